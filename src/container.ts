@@ -1,0 +1,112 @@
+/**
+ * The argument container handed to `key`, `invalidKeys`, `skip`, `hit` and `miss`: `c.self` is
+ * `this`, `c.args` the argument list, every declared parameter is there by name (a rest parameter
+ * as its array), and `c.result` / `c.cachemeResult` hold the computed value for `invalidKeys`.
+ */
+export interface Container<Self = any> {
+  self: Self
+  args: unknown[]
+  result?: any
+  cachemeResult?: any
+  [parameter: string]: any
+}
+
+/** The declared parameters of a function: names by position (undefined when destructured), and the rest parameter. */
+export interface Parameters {
+  readonly names: readonly (string | undefined)[]
+  readonly rest: string | undefined
+}
+
+const RESERVED = new Set(['self', 'args', 'result', 'cachemeResult'])
+
+/** Builds containers for one function; its parameter names are read once, here. */
+export function containerFactory(fn: Function): (self: unknown, args: unknown[]) => Container {
+  const { names, rest } = parameterNames(fn)
+  const named = names.map((name, index) => [name, index] as const)
+    .filter((pair): pair is readonly [string, number] => pair[0] !== undefined && !RESERVED.has(pair[0]))
+  const restName = rest !== undefined && !RESERVED.has(rest) ? rest : undefined
+  const restFrom = names.length
+  return (self, args) => {
+    const container: Container = { self, args }
+    for (const [name, index] of named) container[name] = args[index]
+    if (restName !== undefined) container[restName] = args.slice(restFrom)
+    return container
+  }
+}
+
+/** Reads parameter names from the function's source, as JavaScript prints it. */
+export function parameterNames(fn: Function): Parameters {
+  const source = Function.prototype.toString.call(fn)
+  const single = /^\s*(?:async\s+)?([\p{L}\p{Nl}$_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}$]*)\s*=>/u.exec(source)
+  if (single) return { names: [single[1]], rest: undefined }
+  const open = source.indexOf('(')
+  if (open === -1) return { names: [], rest: undefined }
+  const names: (string | undefined)[] = []
+  let rest: string | undefined
+  for (const parameter of splitTopLevel(source, open + 1)) {
+    const text = parameter.trim()
+    if (text === '') continue
+    if (text.startsWith('...')) {
+      rest = identifierAt(text.slice(3))
+      break
+    }
+    names.push(identifierAt(text))
+  }
+  return { names, rest }
+}
+
+/** The identifier a parameter declares; undefined for a destructuring pattern. */
+function identifierAt(text: string): string | undefined {
+  const match = /^\s*([\p{L}\p{Nl}$_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}$]*)/u.exec(text)
+  return match ? match[1] : undefined
+}
+
+/** Splits the parameter list starting at `from` on commas outside brackets, strings and comments. */
+function splitTopLevel(source: string, from: number): string[] {
+  const parts: string[] = []
+  let depth = 0
+  let current = ''
+  for (let i = from; i < source.length; i++) {
+    const ch = source[i]
+    if (ch === '/' && source[i + 1] === '/') {
+      i = endOf(source, '\n', i + 2) - 1
+      continue
+    }
+    if (ch === '/' && source[i + 1] === '*') {
+      i = endOf(source, '*/', i + 2) + 1
+      continue
+    }
+    if (ch === '"' || ch === "'" || ch === '`') {
+      const end = closingQuote(source, ch, i + 1)
+      current += source.slice(i, end + 1)
+      i = end
+      continue
+    }
+    if (ch === '(' || ch === '[' || ch === '{') depth++
+    if (ch === ')' || ch === ']' || ch === '}') {
+      if (depth === 0) break
+      depth--
+    }
+    if (ch === ',' && depth === 0) {
+      parts.push(current)
+      current = ''
+      continue
+    }
+    current += ch
+  }
+  parts.push(current)
+  return parts
+}
+
+function endOf(source: string, token: string, from: number): number {
+  const at = source.indexOf(token, from)
+  return at === -1 ? source.length : at
+}
+
+function closingQuote(source: string, quote: string, from: number): number {
+  for (let i = from; i < source.length; i++) {
+    if (source[i] === '\\') i++
+    else if (source[i] === quote) return i
+  }
+  return source.length
+}

@@ -1,0 +1,82 @@
+import type { Container } from './container'
+import { CachemeError } from './errors'
+import { Memoized } from './memoize'
+import { validateOptions, type CachemeOptions } from './options'
+import { registerInvalidModels } from './sequelize/hooks'
+
+type AsyncFunction = (...args: any[]) => Promise<unknown>
+
+/**
+ * What `cacheme(options)` returns: a legacy (`experimentalDecorators`) method decorator, a standard
+ * (TC39) method decorator, and a wrapper for a plain function, in one. The wrapped function always
+ * returns a Promise, so decorated methods must be declared to return one.
+ */
+export interface CachemeDecorator {
+  <F extends (...args: any[]) => unknown>(fn: F): (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>
+  <F extends AsyncFunction>(method: F, context: ClassMethodDecoratorContext): F
+  <F extends AsyncFunction>(target: object, propertyKey: string | symbol, descriptor: TypedPropertyDescriptor<F>): TypedPropertyDescriptor<F>
+}
+
+export function cacheme<C extends Container = Container>(options: CachemeOptions<C>): CachemeDecorator {
+  function decorate(...args: unknown[]): unknown {
+    const [first, second, third] = args
+    if (args.length === 1) return wrapFunction(first, options as CachemeOptions)
+    if (isMethodContext(second)) return wrapStandardMethod(first, second, options as CachemeOptions)
+    if (args.length === 3 && (typeof second === 'string' || typeof second === 'symbol')) {
+      return wrapLegacyMethod(first as object, second, third as PropertyDescriptor | undefined, options as CachemeOptions)
+    }
+    throw new CachemeError('INVALID_OPTIONS', '@cacheme applies to methods and functions only')
+  }
+  return decorate as CachemeDecorator
+}
+
+function wrapFunction(fn: unknown, options: CachemeOptions): AsyncFunction {
+  const owner = typeof fn === 'function' && fn.name ? fn.name : 'anonymous function'
+  if (typeof fn !== 'function') throw new CachemeError('INVALID_OPTIONS', `cacheme(options)(fn) needs a function, got ${typeof fn}`)
+  return wrap(fn, new Memoized(fn, prepared(options, owner), owner, true))
+}
+
+function wrapStandardMethod(method: unknown, context: DecoratorContext, options: CachemeOptions): AsyncFunction {
+  const name = String(context.name)
+  if (context.kind !== 'method' || typeof method !== 'function') {
+    throw new CachemeError('INVALID_OPTIONS', `@cacheme on ${name}: applies to methods, not to a ${context.kind}`)
+  }
+  const memo = new Memoized(method, prepared(options, name), name, false)
+  // Standard decorators are not told their class: learn it when the class or an instance is set up.
+  context.addInitializer(function (this: unknown) {
+    memo.nameOwner(`${classOf(this).name}.${name}`)
+  })
+  return wrap(method, memo)
+}
+
+function wrapLegacyMethod(target: object, key: string | symbol, descriptor: PropertyDescriptor | undefined, options: CachemeOptions): PropertyDescriptor {
+  const owner = `${classOf(target).name}.${String(key)}`
+  const method = descriptor?.value
+  if (typeof method !== 'function') throw new CachemeError('INVALID_OPTIONS', `@cacheme on ${owner}: applies to methods, not to accessors or fields`)
+  return { ...descriptor, value: wrap(method, new Memoized(method, prepared(options, owner), owner, true)) }
+}
+
+/** Checks the options and installs the model hooks they ask for, when the decorator is applied. */
+function prepared(options: CachemeOptions, owner: string): CachemeOptions {
+  validateOptions(options, owner)
+  const models = [...(options.invalidModels ?? []), ...(options.invalidM2MModels ?? [])]
+  if (models.length > 0) registerInvalidModels(models)
+  return options
+}
+
+function wrap(fn: Function, memo: Memoized): AsyncFunction {
+  const wrapped = function (this: unknown, ...args: unknown[]) {
+    return memo.call(this, args)
+  }
+  Object.defineProperty(wrapped, 'name', { value: fn.name })
+  return wrapped
+}
+
+/** A prototype's class is its constructor; a static member's `this` is the class itself. */
+function classOf(target: unknown): Function {
+  return typeof target === 'function' ? target : (target as { constructor: Function }).constructor
+}
+
+function isMethodContext(value: unknown): value is DecoratorContext {
+  return typeof value === 'object' && value !== null && 'kind' in value && 'name' in value
+}

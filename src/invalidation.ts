@@ -1,0 +1,56 @@
+import { report, runtime } from './config'
+import { CachemeError } from './errors'
+import { tagNamed } from './tags'
+
+/** One way of choosing what to invalidate by hand. */
+export type InvalidateTarget =
+  | { readonly key: string }
+  | { readonly invalidKey: string }
+  | { readonly tag: string }
+  | { readonly pattern: string }
+
+const TARGETS = ['key', 'invalidKey', 'tag', 'pattern'] as const
+
+/**
+ * Deletes cached entries by hand: one `key`, every entry depending on an `invalidKey`, a `tag`'s
+ * entries, or the entries whose keys match a Redis glob `pattern` inside the prefix.
+ * Returns how many were removed. Store faults are thrown: the caller asked for this.
+ */
+export async function invalidate(target: InvalidateTarget): Promise<number> {
+  const [kind, value] = chosen(target)
+  const { store, layout, enabled } = runtime()
+  if (!enabled) return 0
+  switch (kind) {
+    case 'key': return store.deleteEntries([layout.entry(value, 'invalidate({ key })')])
+    case 'invalidKey': return store.invalidateSets([layout.invalidSet(value)])
+    case 'tag': return tagNamed(value).invalidate()
+    case 'pattern': return store.deleteMatching(value)
+  }
+}
+
+/**
+ * Empties the dependency sets of these invalid keys (what a model change does). Faults are
+ * reported, never thrown: a write to the database must not fail because the cache did.
+ */
+export async function invalidateDependencies(invalidKeys: Iterable<string>): Promise<void> {
+  const { store, layout, enabled } = runtime()
+  const keys = [...new Set(invalidKeys)]
+  if (!enabled || keys.length === 0) return
+  try {
+    await store.invalidateSets(keys.map(key => layout.invalidSet(key)))
+  } catch (error) {
+    report(error, { operation: 'invalidate', key: keys })
+  }
+}
+
+function chosen(target: InvalidateTarget): [typeof TARGETS[number], string] {
+  const given = target === null || typeof target !== 'object' ? [] : TARGETS.filter(name => (target as Record<string, unknown>)[name] !== undefined)
+  if (given.length !== 1) {
+    throw new CachemeError('INVALID_OPTIONS', `invalidate() takes exactly one of ${TARGETS.join(', ')}, got ${given.length === 0 ? 'none' : given.join(' and ')}`)
+  }
+  const value = (target as Record<string, unknown>)[given[0]]
+  if (typeof value !== 'string' || value === '') {
+    throw new CachemeError('INVALID_OPTIONS', `invalidate({ ${given[0]} }) needs a non-empty string, got ${typeof value}`)
+  }
+  return [given[0], value]
+}

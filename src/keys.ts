@@ -1,0 +1,112 @@
+import { CachemeError } from './errors'
+
+/** Where one cached value lives: a whole key, or one field of a hash. */
+export interface EntryRef {
+  /** The prefixed cache key as the key function made it (`CM:Book:100>owner`); set members use it. */
+  readonly full: string
+  /** The Redis key: the hash for a `>` key, else the entry itself. */
+  readonly key: string
+  /** The hash field, or undefined for a key of its own. */
+  readonly field: string | undefined
+}
+
+const FIELD_SEPARATOR = '>'
+const INVALID_SUFFIX = ':invalid'
+/** Names under `<prefix>__` belong to cacheme itself; user keys may not start with it. */
+const RESERVED = '__'
+const MAX_KEY_LENGTH = 1024
+
+/**
+ * The Redis layout, in one place. Every name cacheme writes starts with the prefix:
+ *   entries        <prefix><key>             (a `>` key: hash <prefix><left>, field <right>)
+ *   dependencies   <prefix><invalidKey>:invalid  sets of full entry names
+ *   tags           <prefix>__tag:<tag>       sets of full entry names
+ *   generations    <prefix>__gen:<set>       last invalidation sequence of a set (stale write-back guard)
+ *   sequence       <prefix>__seq             invalidation counter
+ */
+export class KeyLayout {
+  readonly seq: string
+  /** Bumped by pattern invalidation, which touches entries no set names. */
+  readonly everythingGen: string
+
+  constructor(readonly prefix: string) {
+    if (typeof prefix !== 'string' || prefix.includes(FIELD_SEPARATOR)) {
+      throw new CachemeError('INVALID_CONFIG', `prefix must be a string without '>', got ${JSON.stringify(prefix)}`)
+    }
+    this.seq = `${prefix}${RESERVED}seq`
+    this.everythingGen = `${prefix}${RESERVED}gen:*`
+  }
+
+  /** Splits a user key into its Redis place, refusing keys that would leave the user namespace. */
+  entry(key: unknown, owner: string): EntryRef {
+    if (typeof key !== 'string' || key.length === 0) {
+      throw new CachemeError('INVALID_KEY', `${owner}: the key function must return a non-empty string, got ${describe(key)}`)
+    }
+    if (key.length > MAX_KEY_LENGTH) {
+      throw new CachemeError('INVALID_KEY', `${owner}: key is ${key.length} characters long, the limit is ${MAX_KEY_LENGTH}`)
+    }
+    if (key.startsWith(RESERVED)) {
+      throw new CachemeError('INVALID_KEY', `${owner}: key ${JSON.stringify(key)} starts with '${RESERVED}', which cacheme reserves`)
+    }
+    const at = key.indexOf(FIELD_SEPARATOR)
+    if (at === -1) {
+      if (key.endsWith(INVALID_SUFFIX)) {
+        throw new CachemeError('INVALID_KEY', `${owner}: key ${JSON.stringify(key)} ends with '${INVALID_SUFFIX}', which names dependency sets`)
+      }
+      const full = this.prefix + key
+      return { full, key: full, field: undefined }
+    }
+    if (key.indexOf(FIELD_SEPARATOR, at + 1) !== -1) {
+      throw new CachemeError('INVALID_KEY', `${owner}: key ${JSON.stringify(key)} has more than one '${FIELD_SEPARATOR}'`)
+    }
+    if (at === 0 || at === key.length - 1) {
+      throw new CachemeError('INVALID_KEY', `${owner}: key ${JSON.stringify(key)} needs text on both sides of '${FIELD_SEPARATOR}'`)
+    }
+    return { full: this.prefix + key, key: this.prefix + key.slice(0, at), field: key.slice(at + 1) }
+  }
+
+  /** The entry a set member (a full name) stands for. */
+  entryOfMember(full: string): EntryRef {
+    const at = full.indexOf(FIELD_SEPARATOR, this.prefix.length)
+    return at === -1 ? { full, key: full, field: undefined } : { full, key: full.slice(0, at), field: full.slice(at + 1) }
+  }
+
+  /** The key as the key function made it. */
+  userKey(full: string): string {
+    return full.slice(this.prefix.length)
+  }
+
+  invalidSet(invalidKey: string): string {
+    return `${this.prefix}${invalidKey}${INVALID_SUFFIX}`
+  }
+
+  tagSet(tag: string): string {
+    return `${this.prefix}${RESERVED}tag:${tag}`
+  }
+
+  /** The generation counter guarding everything stored under `name` (a set or an entry). */
+  gen(name: string): string {
+    return `${this.prefix}${RESERVED}gen:${name.slice(this.prefix.length)}`
+  }
+
+  /** A SCAN pattern confined to the prefix: the prefix's own glob characters are escaped. */
+  pattern(userPattern: string): string {
+    return escapeGlob(this.prefix) + userPattern
+  }
+
+  /** Keys a pattern invalidation must never delete: cacheme's own bookkeeping and dependency sets. */
+  isEntryName(name: string): boolean {
+    return name.startsWith(this.prefix) && !name.startsWith(this.prefix + RESERVED) && !name.endsWith(INVALID_SUFFIX)
+  }
+}
+
+export function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, ch => '\\' + ch)
+}
+
+function describe(value: unknown): string {
+  if (value === '') return 'an empty string'
+  if (value === null) return 'null'
+  if (value === undefined) return 'undefined'
+  return `${typeof value} ${String(value).slice(0, 40)}`
+}

@@ -1,0 +1,144 @@
+import { decode, encode } from './codec'
+import { report, runtime, type Runtime } from './config'
+import { containerFactory, type Container } from './container'
+import { CachemeError } from './errors'
+import type { EntryRef } from './keys'
+import type { CachemeOptions, InvalidKeys } from './options'
+import { GUARD_TTL_MS } from './store/store'
+import { tagNamed } from './tags'
+
+/**
+ * The call path of one decorated function: read, and on a miss compute, then store the result with
+ * its dependency and tag sets in one atomic write guarded against invalidations that happened
+ * while it was being computed.
+ */
+export class Memoized {
+  readonly #fn: Function
+  readonly #options: CachemeOptions
+  readonly #container: (self: unknown, args: unknown[]) => Container
+  #owner: string
+  #ownerKnown = false
+  #tag: string | undefined
+
+  /**
+   * `ownerKnown` false: the class is learnt from the first call's `this` (standard decorators are
+   * not told their class), and with it the default tag `ClassName.methodName`.
+   */
+  constructor(fn: Function, options: CachemeOptions, owner: string, ownerKnown: boolean) {
+    this.#fn = fn
+    this.#options = options
+    this.#owner = owner
+    this.#container = containerFactory(fn)
+    if (options.tag !== undefined) this.#useTag(options.tag)
+    if (ownerKnown) this.nameOwner(owner)
+  }
+
+  /** Settles the name used in errors and the default tag, once. */
+  nameOwner(owner: string): void {
+    if (this.#ownerKnown) return
+    this.#ownerKnown = true
+    this.#owner = owner
+    if (this.#tag === undefined) this.#useTag(owner)
+  }
+
+  #useTag(name: string): void {
+    this.#tag = name
+    tagNamed(name)
+  }
+
+  async call(self: unknown, args: unknown[]): Promise<unknown> {
+    const current = runtime()
+    if (!current.enabled) return this.#fn.apply(self, args)
+    const c = this.#container(self, args)
+    if (this.#options.skip?.(c)) return this.#fn.apply(self, args)
+    if (!this.#ownerKnown) this.nameOwner(ownerName(self, this.#owner))
+
+    const key = this.#keyOf(c)
+    const entry = current.layout.entry(key, this.#owner)
+    const seq = await this.#read(current, key, entry, c)
+    if (seq.hit) return seq.value
+
+    this.#options.miss?.(key, c)
+    const started = Date.now()
+    const result = await this.#fn.apply(self, args)
+    if (seq.seq !== undefined) await this.#write(current, c, key, entry, result, seq.seq, started)
+    return result
+  }
+
+  async #read(current: Runtime, key: string, entry: EntryRef, c: Container): Promise<{ hit: true; value: unknown } | { hit: false; seq: number | undefined }> {
+    try {
+      const { value, seq } = await current.store.read(entry)
+      if (value === undefined) return { hit: false, seq }
+      const result = decode(value)
+      this.#options.hit?.(key, result, c)
+      return { hit: true, value: result }
+    } catch (error) {
+      // Without the sequence nothing can be written safely: compute and return uncached.
+      report(error, { operation: 'read', key, method: this.#owner })
+      return { hit: false, seq: undefined }
+    }
+  }
+
+  async #write(current: Runtime, c: Container, key: string, entry: EntryRef, result: unknown, seq: number, started: number): Promise<void> {
+    c.result = c.cachemeResult = result
+    const dependencies = this.#dependenciesOf(c)
+    let value: string
+    try {
+      value = encode(result)
+    } catch (error) {
+      report(new CachemeError('UNSERIALIZABLE_RESULT', `${this.#owner}: the result for key ${JSON.stringify(key)} cannot be cached: ${(error as Error).message}`, { cause: error }),
+        { operation: 'write', key, method: this.#owner })
+      return
+    }
+    if (Date.now() - started >= GUARD_TTL_MS) {
+      report(new CachemeError('COMPUTE_TOO_SLOW', `${this.#owner}: computing ${JSON.stringify(key)} took longer than ${GUARD_TTL_MS / 1000} s, so it was not cached`),
+        { operation: 'write', key, method: this.#owner })
+      return
+    }
+    const { layout, store } = current
+    const sets = dependencies.map(dependency => layout.invalidSet(dependency))
+    sets.push(layout.tagSet(this.#tag!))
+    const ttl = this.#options.ttl
+    const ttlMs = ttl === undefined ? current.ttlMs : Math.round(ttl * 1000)
+    try {
+      await store.write({ entry, value, ttlMs, sets, seq })
+    } catch (error) {
+      report(error, { operation: 'write', key, method: this.#owner })
+    }
+  }
+
+  #keyOf(c: Container): string {
+    try {
+      return this.#options.key(c)
+    } catch (error) {
+      throw new CachemeError('KEY_FUNCTION_FAILED', `${this.#owner}: the key function threw: ${(error as Error)?.message ?? String(error)}`, { cause: error })
+    }
+  }
+
+  /** `invalidKeys` flattened, without nulls, deduplicated. */
+  #dependenciesOf(c: Container): string[] {
+    if (!this.#options.invalidKeys) return []
+    let returned: InvalidKeys
+    try {
+      returned = this.#options.invalidKeys(c)
+    } catch (error) {
+      throw new CachemeError('INVALID_KEYS_FUNCTION_FAILED', `${this.#owner}: invalidKeys threw: ${(error as Error)?.message ?? String(error)}`, { cause: error })
+    }
+    const keys = new Set<string>()
+    const visit = (item: unknown): void => {
+      if (item === null || item === undefined) return
+      if (Array.isArray(item)) return item.forEach(visit)
+      if (typeof item !== 'string' || item === '') {
+        throw new CachemeError('INVALID_KEY', `${this.#owner}: invalidKeys must give non-empty strings, got ${item === '' ? 'an empty string' : typeof item}`)
+      }
+      keys.add(item)
+    }
+    visit(returned)
+    return [...keys]
+  }
+}
+
+function ownerName(self: unknown, method: string): string {
+  const owner = typeof self === 'function' ? self : (self as { constructor?: Function } | null)?.constructor
+  return owner?.name ? `${owner.name}.${method}` : method
+}

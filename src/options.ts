@@ -1,0 +1,65 @@
+import type { Container } from './container'
+import { CachemeError } from './errors'
+
+/** Keys returned by `invalidKeys`: a string, null, or nested arrays of them. */
+export type InvalidKeys = string | null | undefined | readonly InvalidKeys[]
+
+/** A Sequelize model class, as far as cacheme needs to know it. */
+export interface ModelClass {
+  readonly name: string
+  addHook(...args: any[]): unknown
+}
+
+export interface CachemeOptions<C extends Container = Container> {
+  /** The cache key of a call. A key with `>` is a hash field: `Book:1>owner`. */
+  readonly key: (c: C) => string
+  /** Dependency keys: the call's entry is deleted when any of them is invalidated. `c.result` is set. */
+  readonly invalidKeys?: (c: C) => InvalidKeys
+  /** Models whose changes invalidate (their instances' `cacheKey`); hooks are installed once per model. */
+  readonly invalidModels?: readonly ModelClass[]
+  /** Through models of belongsToMany links; their static `m2mCacheKeys` name what a link change clears. */
+  readonly invalidM2MModels?: readonly ModelClass[]
+  /** Groups the keys for `cachemeTags[tag]`. Default `ClassName.methodName`, or the function's name. */
+  readonly tag?: string
+  readonly hit?: (key: string, result: unknown, c: C) => void
+  readonly miss?: (key: string, c: C) => void
+  /** Time to live in seconds (0: no expiry); overrides the configured default. */
+  readonly ttl?: number
+  /** true: run uncached for this call. */
+  readonly skip?: (c: C) => boolean
+}
+
+const FUNCTION_OPTIONS = ['key', 'invalidKeys', 'hit', 'miss', 'skip'] as const
+const MODEL_OPTIONS = ['invalidModels', 'invalidM2MModels'] as const
+const KNOWN = new Set<string>([...FUNCTION_OPTIONS, ...MODEL_OPTIONS, 'tag', 'ttl'])
+
+/** Checks decorator options when the decorator is applied, naming the method in every error. */
+export function validateOptions(options: unknown, owner: string): asserts options is CachemeOptions {
+  const fail = (problem: string): never => {
+    throw new CachemeError('INVALID_OPTIONS', `@cacheme on ${owner}: ${problem}`)
+  }
+  if (options === null || typeof options !== 'object') fail(`options must be an object, got ${options === null ? 'null' : typeof options}`)
+  const given = options as Record<string, unknown>
+  for (const name of Object.keys(given)) {
+    if (!KNOWN.has(name)) fail(`unknown option '${name}' (known: ${[...KNOWN].join(', ')})`)
+  }
+  if (given.key === undefined) fail('the key option is required')
+  for (const name of FUNCTION_OPTIONS) {
+    if (given[name] !== undefined && typeof given[name] !== 'function') fail(`${name} must be a function, got ${typeof given[name]}`)
+  }
+  for (const name of MODEL_OPTIONS) {
+    const models = given[name]
+    if (models === undefined) continue
+    if (!Array.isArray(models)) fail(`${name} must be an array of Sequelize models`)
+    for (const model of models as unknown[]) {
+      if (typeof model !== 'function' || typeof (model as unknown as ModelClass).addHook !== 'function') {
+        fail(`${name} must contain Sequelize model classes, got ${model === null ? 'null' : typeof model}`)
+      }
+    }
+  }
+  if (given.tag !== undefined && (typeof given.tag !== 'string' || given.tag === '')) fail('tag must be a non-empty string')
+  const ttl = given.ttl
+  if (ttl !== undefined && !(typeof ttl === 'number' && Number.isFinite(ttl) && ttl >= 0)) {
+    fail(`ttl must be a number of seconds >= 0, got ${String(ttl)}`)
+  }
+}

@@ -1,0 +1,100 @@
+import type { Model, ModelStatic, Transaction, WhereOptions } from 'sequelize'
+import { report } from '../config'
+import { CachemeError } from '../errors'
+import { invalidateDependencies } from '../invalidation'
+import type { ModelClass } from '../options'
+import { whenCommitted } from './after-commit'
+import { changeKeys } from './change-keys'
+
+const HOOK_NAME = 'cacheme'
+const registered = new WeakSet<object>()
+/** Rows a bulk operation is about to touch, found by its before-hook for its after-hook. */
+const AFFECTED = Symbol('cacheme.affectedRows')
+
+interface BulkOptions {
+  where?: WhereOptions
+  transaction?: Transaction | null
+  individualHooks?: boolean
+  paranoid?: boolean
+  /** The values of a bulk update. */
+  attributes?: Record<string, unknown>
+  [AFFECTED]?: Model[]
+}
+
+/**
+ * Installs, once per model, the hooks that empty the dependency sets of changed rows after the
+ * change commits. Every write path: save/create/update, destroy, restore, upsert, bulkCreate, and
+ * Model.update / destroy / restore with a where clause (whose rows are looked up before the write,
+ * since bulk hooks get no instances). belongsToMany add/remove/set write to the through model, so
+ * registering it covers links from either side.
+ */
+export function registerInvalidModels(models: readonly ModelClass[]): void {
+  if (!Array.isArray(models)) throw new CachemeError('INVALID_OPTIONS', 'registerInvalidModels() takes an array of Sequelize models')
+  for (const model of models) {
+    if (typeof model !== 'function' || typeof model.addHook !== 'function') {
+      throw new CachemeError('INVALID_OPTIONS', `registerInvalidModels(): ${String(model)} is not a Sequelize model class`)
+    }
+    if (registered.has(model)) continue
+    registered.add(model)
+    install(model as unknown as ModelStatic<Model>)
+  }
+}
+
+function install(model: ModelStatic<Model>): void {
+  const changed = (rows: readonly Model[], options: BulkOptions | undefined): Promise<void> =>
+    whenCommitted(model, options, () => invalidateRows(model, rows))
+  const hook = (name: string, fn: (...args: any[]) => unknown) => (model.addHook as Function).call(model, name, HOOK_NAME, fn)
+
+  hook('afterSave', (row: Model, options: BulkOptions) => changed([row], options))
+  hook('afterDestroy', (row: Model, options: BulkOptions) => changed([row], options))
+  hook('afterRestore', (row: Model, options: BulkOptions) => changed([row], options))
+  hook('afterUpsert', ([row]: [Model, boolean | null], options: BulkOptions) => changed([row], options))
+  hook('afterBulkCreate', (rows: Model[], options: BulkOptions) => changed(rows, options))
+
+  for (const [operation, paranoid] of [['Update', undefined], ['Destroy', undefined], ['Restore', false]] as const) {
+    hook(`beforeBulk${operation}`, (options: BulkOptions) => findAffected(model, options, paranoid))
+    hook(`afterBulk${operation}`, (options: BulkOptions) => {
+      const rows = options[AFFECTED]
+      if (!rows) return
+      delete options[AFFECTED]
+      return changed(operation === 'Update' ? withUpdate(rows, options.attributes) : rows, options)
+    })
+  }
+}
+
+/** A bulk write's hooks get only its options: look the rows up before they change (or vanish). */
+async function findAffected(model: ModelStatic<Model>, options: BulkOptions, paranoid: boolean | undefined): Promise<void> {
+  if (options.individualHooks) return // Sequelize runs the per-row hooks itself
+  try {
+    options[AFFECTED] = await model.findAll({
+      where: options.where,
+      transaction: options.transaction,
+      paranoid: paranoid ?? options.paranoid,
+      logging: false,
+    })
+  } catch (error) {
+    report(error, { operation: 'invalidate', key: model.name })
+  }
+}
+
+/** A bulk update's rows as they were and as they will be, in case `cacheKey` depends on a changed column. */
+function withUpdate(rows: Model[], values: Record<string, unknown> | undefined): Model[] {
+  if (!values) return rows
+  const updated = rows.map(row => {
+    const copy = (row.constructor as ModelStatic<Model>).build({ ...row.get({ plain: true }) }, { isNewRecord: false, raw: true })
+    copy.set(values, { raw: true })
+    return copy
+  })
+  return [...rows, ...updated]
+}
+
+async function invalidateRows(model: ModelStatic<Model>, rows: readonly Model[]): Promise<void> {
+  let keys: string[]
+  try {
+    keys = changeKeys(model, rows)
+  } catch (error) {
+    report(error, { operation: 'invalidate', key: model.name })
+    return
+  }
+  await invalidateDependencies(keys)
+}

@@ -1,0 +1,229 @@
+import { CachemeError } from '../errors'
+import type { EntryRef, KeyLayout } from '../keys'
+import { globToRegExp } from './glob'
+import { GUARD_TTL_MS, guardsOf, type ReadResult, type Store, type WriteRequest } from './store'
+
+/** A value that never expires. */
+const NEVER = Infinity
+const DEFAULT_SWEEP_INTERVAL_MS = 60_000
+
+interface Field {
+  readonly value: string
+  readonly expiresAt: number
+}
+
+interface Expiring {
+  expiresAt: number
+}
+
+/**
+ * One keyspace laid out as RedisStore lays out Redis: entries are strings or hash fields, sets list
+ * entry names, guards are strings holding a sequence. Sharing one namespace keeps name clashes and
+ * pattern matches identical to Redis.
+ */
+interface Slots {
+  string: Expiring & { readonly kind: 'string'; readonly value: string }
+  hash: Expiring & { readonly kind: 'hash'; readonly fields: Map<string, Field> }
+  set: Expiring & { readonly kind: 'set'; readonly members: Set<string> }
+}
+
+type Slot = Slots[keyof Slots]
+
+export interface MemoryStoreOptions {
+  /** How often expired values are purged even if nobody reads them. */
+  readonly sweepIntervalMs?: number
+}
+
+/**
+ * The embedded backend: the semantics of RedisStore (and its scripts) in process memory. Every
+ * method does its work synchronously, so each is atomic with respect to the others, as a Lua
+ * script is on the server.
+ */
+export class MemoryStore implements Store {
+  readonly #keys = new Map<string, Slot>()
+  #seq = 0
+  #sweeper: NodeJS.Timeout | undefined
+
+  constructor(readonly layout: KeyLayout, options: MemoryStoreOptions = {}) {
+    const interval = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS
+    if (!(interval > 0) || !Number.isFinite(interval)) {
+      throw new CachemeError('INVALID_CONFIG', `sweepIntervalMs must be a positive number of milliseconds, got ${interval}`)
+    }
+    this.#sweeper = setInterval(() => this.#sweep(), interval)
+    // The sweep is housekeeping: it must not keep the process alive.
+    this.#sweeper.unref()
+  }
+
+  /** Values held (entries, hash fields, set members, guards), counting expired ones not yet purged. */
+  get size(): number {
+    let size = 0
+    for (const slot of this.#keys.values()) {
+      size += slot.kind === 'hash' ? slot.fields.size : slot.kind === 'set' ? slot.members.size : 1
+    }
+    return size
+  }
+
+  async read(entry: EntryRef): Promise<ReadResult> {
+    return { value: this.#value(entry, Date.now()), seq: this.#seq }
+  }
+
+  async write({ entry, value, ttlMs, sets, seq }: WriteRequest): Promise<boolean> {
+    const now = Date.now()
+    for (const guard of guardsOf(this.layout, entry, sets)) {
+      const raised = this.#slot(guard, 'string', now)
+      if (raised && Number(raised.value) > seq) return false
+    }
+    const expiresAt = ttlMs > 0 ? now + ttlMs : NEVER
+    if (entry.field === undefined) {
+      this.#keys.set(entry.key, { kind: 'string', value, expiresAt })
+    } else {
+      this.#container(entry.key, 'hash', expiresAt, now).fields.set(entry.field, { value, expiresAt })
+    }
+    for (const set of sets) this.#container(set, 'set', expiresAt, now).members.add(entry.full)
+    return true
+  }
+
+  async invalidateSets(sets: readonly string[]): Promise<number> {
+    if (sets.length === 0) return 0
+    this.#raise(sets.map(set => this.layout.gen(set)))
+    const now = Date.now()
+    let deleted = 0
+    for (const set of sets) {
+      const slot = this.#slot(set, 'set', now)
+      if (!slot) continue
+      this.#keys.delete(set)
+      for (const member of slot.members) deleted += this.#delete(this.layout.entryOfMember(member), now)
+    }
+    return deleted
+  }
+
+  async deleteEntries(entries: readonly EntryRef[]): Promise<number> {
+    if (entries.length === 0) return 0
+    this.#raise(entries.map(entry => this.layout.gen(entry.full)))
+    const now = Date.now()
+    let deleted = 0
+    for (const entry of entries) deleted += this.#delete(entry, now)
+    return deleted
+  }
+
+  async deleteMatching(pattern: string): Promise<number> {
+    this.#raise([this.layout.everythingGen])
+    const match = globToRegExp(this.layout.pattern(pattern))
+    const now = Date.now()
+    let deleted = 0
+    for (const [name, slot] of this.#keys) {
+      if (slot.expiresAt <= now) {
+        this.#keys.delete(name)
+      } else if (match.test(name) && this.layout.isEntryName(name)) {
+        this.#keys.delete(name)
+        deleted++
+      }
+    }
+    return deleted
+  }
+
+  async liveMembers(set: string): Promise<string[]> {
+    const now = Date.now()
+    const slot = this.#slot(set, 'set', now)
+    if (!slot) return []
+    const alive: string[] = []
+    for (const member of slot.members) {
+      if (this.#value(this.layout.entryOfMember(member), now) === undefined) slot.members.delete(member)
+      else alive.push(member)
+    }
+    if (slot.members.size === 0) this.#keys.delete(set)
+    return alive
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweeper)
+    this.#sweeper = undefined
+    this.#keys.clear()
+  }
+
+  /** The live slot under `key`; a slot of another kind is an error, as WRONGTYPE is in Redis. */
+  #slot<K extends keyof Slots>(key: string, kind: K, now: number): Slots[K] | undefined {
+    const slot = this.#keys.get(key)
+    if (slot === undefined) return undefined
+    if (slot.expiresAt <= now) {
+      this.#keys.delete(key)
+      return undefined
+    }
+    if (slot.kind !== kind) {
+      throw new CachemeError('STORE_FAILED', `${JSON.stringify(key)} holds a ${slot.kind}, not a ${kind}`)
+    }
+    return slot as Slots[K]
+  }
+
+  /** A hash or set that lives at least as long as its longest-lived member. */
+  #container<K extends 'hash' | 'set'>(key: string, kind: K, expiresAt: number, now: number): Slots[K] {
+    const existing = this.#slot(key, kind, now)
+    if (existing) {
+      existing.expiresAt = Math.max(existing.expiresAt, expiresAt)
+      return existing
+    }
+    const slot = (kind === 'hash' ? { kind, fields: new Map(), expiresAt } : { kind, members: new Set(), expiresAt }) as Slots[K]
+    this.#keys.set(key, slot)
+    return slot
+  }
+
+  #value(entry: EntryRef, now: number): string | undefined {
+    if (entry.field === undefined) return this.#slot(entry.key, 'string', now)?.value
+    const hash = this.#slot(entry.key, 'hash', now)
+    const field = hash?.fields.get(entry.field)
+    if (!hash || !field) return undefined
+    if (field.expiresAt > now) return field.value
+    this.#deleteField(entry.key, hash, entry.field)
+    return undefined
+  }
+
+  /** Deletes one entry; returns 1 if it was stored and unexpired. */
+  #delete(entry: EntryRef, now: number): number {
+    if (entry.field === undefined) {
+      // Like DEL: whatever the key holds goes.
+      const slot = this.#keys.get(entry.key)
+      this.#keys.delete(entry.key)
+      return slot && slot.expiresAt > now ? 1 : 0
+    }
+    const live = this.#value(entry, now) !== undefined
+    const hash = this.#slot(entry.key, 'hash', now)
+    if (hash) this.#deleteField(entry.key, hash, entry.field)
+    return live ? 1 : 0
+  }
+
+  #deleteField(key: string, hash: Slots['hash'], field: string): void {
+    hash.fields.delete(field)
+    if (hash.fields.size === 0) this.#keys.delete(key)
+  }
+
+  /** Records an invalidation: writes that read an older sequence are refused by these guards. */
+  #raise(guards: readonly string[]): void {
+    const seq = ++this.#seq
+    const expiresAt = Date.now() + GUARD_TTL_MS
+    for (const guard of guards) this.#keys.set(guard, { kind: 'string', value: String(seq), expiresAt })
+  }
+
+  /** Purges expired keys and hash fields, then set members whose entries are gone. */
+  #sweep(): void {
+    const now = Date.now()
+    for (const [key, slot] of this.#keys) {
+      if (slot.expiresAt <= now) {
+        this.#keys.delete(key)
+      } else if (slot.kind === 'hash') {
+        for (const [field, { expiresAt }] of slot.fields) if (expiresAt <= now) this.#deleteField(key, slot, field)
+      }
+    }
+    for (const [key, slot] of this.#keys) {
+      if (slot.kind !== 'set') continue
+      for (const member of slot.members) if (!this.#holds(member)) slot.members.delete(member)
+      if (slot.members.size === 0) this.#keys.delete(key)
+    }
+  }
+
+  /** Whether a member's entry is stored; only valid right after the first sweep pass. */
+  #holds(member: string): boolean {
+    const { key, field } = this.layout.entryOfMember(member)
+    const slot = this.#keys.get(key)
+    return field === undefined ? slot?.kind === 'string' : slot?.kind === 'hash' && slot.fields.has(field)
+  }
+}

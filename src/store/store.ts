@@ -1,0 +1,57 @@
+import type { EntryRef, KeyLayout } from '../keys'
+
+/**
+ * How long an invalidation is remembered for computations that were already running when it
+ * happened. A computation that takes longer than this is returned but not cached, because the
+ * store could no longer tell whether its inputs changed meanwhile.
+ */
+export const GUARD_TTL_MS = 5 * 60_000
+
+export interface ReadResult {
+  /** The stored payload, or undefined on a miss (absent or expired). */
+  readonly value: string | undefined
+  /** The invalidation sequence at the time of the read; hand it back to `write`. */
+  readonly seq: number
+}
+
+export interface WriteRequest {
+  readonly entry: EntryRef
+  readonly value: string
+  /** Time to live in milliseconds; 0 keeps the entry until it is invalidated. */
+  readonly ttlMs: number
+  /** Dependency and tag sets that must list the entry, so invalidating them deletes it. */
+  readonly sets: readonly string[]
+  /** The sequence returned by the read that preceded the computation. */
+  readonly seq: number
+}
+
+/**
+ * What the cache needs from a backend. Each operation is atomic with respect to the others, so a
+ * write either lands before an invalidation (and is deleted by it) or is refused by the guard the
+ * invalidation raised. `RedisStore` and `MemoryStore` pass the same conformance suite.
+ */
+export interface Store {
+  readonly layout: KeyLayout
+  read(entry: EntryRef): Promise<ReadResult>
+  /**
+   * Stores the value and adds it to its sets, in one atomic step. Refuses (returns false) when any
+   * guard of the entry, its sets or the whole prefix was raised after `seq`: its inputs changed
+   * while it was being computed.
+   */
+  write(request: WriteRequest): Promise<boolean>
+  /** Raises the sets' guards, empties them and deletes every entry they listed. Returns entries deleted. */
+  invalidateSets(sets: readonly string[]): Promise<number>
+  /** Raises the entries' guards and deletes them. Returns entries deleted. */
+  deleteEntries(entries: readonly EntryRef[]): Promise<number>
+  /** Raises the prefix-wide guard and deletes entries matching a glob inside the prefix. Returns keys deleted. */
+  deleteMatching(pattern: string): Promise<number>
+  /** The members of a set whose entries are still stored; dead members are pruned. */
+  liveMembers(set: string): Promise<string[]>
+  /** Releases what the store opened (not a client the application passed in). */
+  close(): Promise<void>
+}
+
+/** The generation keys a write must check: the whole prefix, the entry itself and each of its sets. */
+export function guardsOf(layout: KeyLayout, entry: EntryRef, sets: readonly string[]): string[] {
+  return [layout.everythingGen, layout.gen(entry.full), ...sets.map(set => layout.gen(set))]
+}

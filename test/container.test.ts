@@ -1,0 +1,39 @@
+import { expect } from 'chai'
+import { containerFactory, parameterNames } from '../src/container'
+
+describe('container', () => {
+  it('reads parameter names of functions, methods and arrows', () => {
+    class Serializer {
+      async method(book: unknown, user: unknown) {
+        return [book, user]
+      }
+    }
+    expect(parameterNames(function named(a: unknown, b: unknown) { return [a, b] }).names).to.deep.equal(['a', 'b'])
+    expect(parameterNames(Serializer.prototype.method).names).to.deep.equal(['book', 'user'])
+    expect(parameterNames((x: unknown) => x).names).to.deep.equal(['x'])
+    expect(parameterNames(async (x: unknown, y: unknown) => [x, y]).names).to.deep.equal(['x', 'y'])
+    // eslint-disable-next-line no-new-func
+    expect(parameterNames(new Function('single', 'return single') as Function).names).to.deep.equal(['single'])
+  })
+
+  it('handles defaults with commas and brackets, comments, destructuring and rest', () => {
+    // written as source so the compiler cannot rewrite the parameter list
+    const fn = new Function(`return function f(a = [1, 2], /* b, */ { c, d } = {}, e = ')', f = g(1, 2), ...rest) {}`)()
+    expect(parameterNames(fn)).to.deep.equal({ names: ['a', undefined, 'e', 'f'], rest: 'rest' })
+  })
+
+  it('gives each call its own container with parameters, rest, self and args', () => {
+    const make = containerFactory(new Function(`return function f(book, ...others) {}`)())
+    const self = {}
+    const first = make(self, [1, 2, 3])
+    const second = make(self, [4])
+    expect(first).to.deep.equal({ self, args: [1, 2, 3], book: 1, others: [2, 3] })
+    expect(second).to.deep.equal({ self, args: [4], book: 4, others: [] })
+    expect(first).to.not.equal(second)
+  })
+
+  it('keeps self, args and result for cacheme when a parameter shares the name', () => {
+    const make = containerFactory(new Function(`return function f(args, result) {}`)())
+    expect(make('me', [1, 2])).to.deep.equal({ self: 'me', args: [1, 2] })
+  })
+})

@@ -1,0 +1,202 @@
+import { expect } from 'chai'
+import { createNamespace } from 'cls-hooked'
+import { Sequelize } from 'sequelize'
+import { cacheme, registerInvalidModels } from '../../src'
+import { configureBackend, deferred } from '../support/backends'
+import { testDatabases } from '../support/fixtures'
+import { openBookstore, type Bookstore } from './models'
+
+/** A cached entry per invalid key, to see which keys a write invalidated. */
+function probes() {
+  let computations = 0
+  const probe = cacheme({ key: c => `probe:${c.invalidKey}`, invalidKeys: c => c.invalidKey })(async (invalidKey: string) => ++computations)
+  return {
+    async prime(...invalidKeys: string[]) {
+      for (const invalidKey of invalidKeys) await probe(invalidKey)
+    },
+    /** The keys among these whose entry was deleted (they are cached again afterwards). */
+    async invalidated(...invalidKeys: string[]): Promise<string[]> {
+      const gone: string[] = []
+      for (const invalidKey of invalidKeys) {
+        const before = computations
+        await probe(invalidKey)
+        if (computations > before) gone.push(invalidKey)
+      }
+      return gone
+    },
+  }
+}
+
+for (const db of testDatabases()) {
+  describe(`Sequelize hooks on ${db.dialect}`, function () {
+    let store: Bookstore
+    let watch: ReturnType<typeof probes>
+
+    before(async () => {
+      store = openBookstore(db)
+      registerInvalidModels([store.User, store.Book, store.BookReader, store.Friendship])
+    })
+    after(() => store.sequelize.close())
+
+    beforeEach(async () => {
+      configureBackend('redis')
+      watch = probes()
+      await store.sequelize.sync({ force: true })
+      await store.User.bulkCreate([{ id: 1, name: 'ann' }, { id: 2, name: 'bob' }, { id: 3, name: 'cyd' }])
+      await store.Book.bulkCreate([{ id: 1, title: 'a', ownerId: 1 }, { id: 2, title: 'b', ownerId: 2 }, { id: 3, title: 'c', ownerId: 2 }])
+    })
+
+    async function expectInvalidated(change: () => Promise<unknown>, expected: string[], watched: string[]) {
+      await watch.prime(...watched)
+      await change()
+      expect(await watch.invalidated(...watched)).to.have.members(expected)
+    }
+
+    it('installs its hooks once per model, however often it is registered', () => {
+      registerInvalidModels([store.User, store.User])
+      cacheme({ key: () => 'k', invalidModels: [store.User] })(async () => 1)
+      const hooks = (store.User as unknown as { options: { hooks: Record<string, { name?: string }[]> } }).options.hooks
+      expect(hooks.afterSave.filter(hook => hook.name === 'cacheme')).to.have.length(1)
+    })
+
+    it('save / instance update invalidates the row and nothing else', async () => {
+      const ann = await store.User.findByPk(1)
+      await expectInvalidated(() => ann!.update({ name: 'ann2' }), ['User:1', 'User:list'], ['User:1', 'User:2', 'User:list'])
+    })
+
+    it('create invalidates the new row\'s keys', async () => {
+      await expectInvalidated(() => store.User.create({ id: 4, name: 'dee' }), ['User:list'], ['User:list', 'User:1'])
+    })
+
+    it('destroy and restore of an instance invalidate', async () => {
+      const book = await store.Book.findByPk(1)
+      await expectInvalidated(() => book!.destroy(), ['Book:1', 'User:1:books'], ['Book:1', 'Book:2', 'User:1:books'])
+      await expectInvalidated(() => book!.restore(), ['Book:1', 'User:1:books'], ['Book:1', 'Book:2', 'User:1:books'])
+    })
+
+    it('upsert invalidates the row it wrote', async () => {
+      await expectInvalidated(() => store.User.upsert({ id: 2, name: 'bob2' }), ['User:2', 'User:list'], ['User:1', 'User:2', 'User:list'])
+    })
+
+    it('bulkCreate invalidates the rows it created', async () => {
+      await expectInvalidated(() => store.Book.bulkCreate([{ id: 10, title: 'x', ownerId: 3 }]), ['Book:10', 'User:3:books'], ['Book:10', 'User:3:books', 'User:1:books'])
+    })
+
+    it('Model.update with where invalidates exactly the matching rows, as they were and as they become', async () => {
+      await expectInvalidated(
+        () => store.Book.update({ ownerId: 3 }, { where: { ownerId: 2 } }),
+        ['Book:2', 'Book:3', 'User:2:books', 'User:3:books'],
+        ['Book:1', 'Book:2', 'Book:3', 'User:1:books', 'User:2:books', 'User:3:books'],
+      )
+    })
+
+    it('Model.update with individualHooks invalidates through the per-row hooks', async () => {
+      await expectInvalidated(() => store.User.update({ name: 'z' }, { where: { id: 3 }, individualHooks: true }), ['User:3', 'User:list'], ['User:1', 'User:3', 'User:list'])
+    })
+
+    it('Model.destroy with where invalidates exactly the matching rows', async () => {
+      await expectInvalidated(() => store.Book.destroy({ where: { id: [1, 3] } }), ['Book:1', 'Book:3', 'User:1:books', 'User:2:books'], ['Book:1', 'Book:2', 'Book:3', 'User:1:books', 'User:2:books'])
+    })
+
+    it('Model.restore with where invalidates the restored rows', async () => {
+      await store.Book.destroy({ where: { id: 2 } })
+      await expectInvalidated(() => store.Book.restore({ where: { id: 2 } }), ['Book:2', 'User:2:books'], ['Book:1', 'Book:2', 'User:2:books'])
+    })
+
+    it('belongsToMany add from either side invalidates the keys of both ends', async () => {
+      const [book, ann] = [await store.Book.findByPk(1), await store.User.findByPk(1)]
+      const watched = ['Book:1:readers', 'User:1:reading', 'Book:2:readers', 'User:2:reading']
+      await expectInvalidated(() => (book as any).addReader(ann), ['Book:1:readers', 'User:1:reading'], watched)
+      const bob = await store.User.findByPk(2)
+      await expectInvalidated(() => (bob as any).addBook(2), ['Book:2:readers', 'User:2:reading'], watched)
+    })
+
+    it('belongsToMany remove and set invalidate the links they drop and add', async () => {
+      const book = await store.Book.findByPk(1)
+      await (book as any).setReaders([1, 2])
+      const watched = ['Book:1:readers', 'User:1:reading', 'User:2:reading', 'User:3:reading']
+      await expectInvalidated(() => (book as any).removeReader(2), ['Book:1:readers', 'User:2:reading'], watched)
+      await expectInvalidated(() => (book as any).setReaders([3]), ['Book:1:readers', 'User:1:reading', 'User:3:reading'], watched)
+    })
+
+    it('a self-referential link invalidates both users', async () => {
+      const ann = await store.User.findByPk(1)
+      const watched = ['User:1:friends', 'User:2:friends', 'User:3:friends']
+      await expectInvalidated(() => (ann as any).addFriend(2), ['User:1:friends', 'User:2:friends'], watched)
+      await expectInvalidated(() => (ann as any).removeFriend(2), ['User:1:friends', 'User:2:friends'], watched)
+    })
+
+    describe('inside a transaction', () => {
+      it('invalidates when the transaction commits, not before', async () => {
+        await watch.prime('User:1')
+        const transaction = await store.sequelize.transaction()
+        await store.User.update({ name: 'in-tx' }, { where: { id: 1 }, transaction })
+        expect(await watch.invalidated('User:1')).to.deep.equal([])
+        await transaction.commit()
+        expect(await watch.invalidated('User:1')).to.deep.equal(['User:1'])
+      })
+
+      it('leaves the cache as it was on rollback', async () => {
+        await watch.prime('User:1')
+        const transaction = await store.sequelize.transaction()
+        const ann = await store.User.findByPk(1, { transaction })
+        await ann!.update({ name: 'rolled-back' }, { transaction })
+        await transaction.rollback()
+        expect(await watch.invalidated('User:1')).to.deep.equal([])
+      })
+
+      it('invalidates after the outermost commit when the change was in a savepoint', async () => {
+        await watch.prime('User:1')
+        await store.sequelize.transaction(async outer => {
+          await store.sequelize.transaction({ transaction: outer }, async inner => {
+            await store.User.update({ name: 'nested' }, { where: { id: 1 }, transaction: inner })
+          })
+          expect(await watch.invalidated('User:1')).to.deep.equal([])
+        })
+        expect(await watch.invalidated('User:1')).to.deep.equal(['User:1'])
+      })
+
+      it('does not leave behind the old row a reader cached while the transaction was open', async () => {
+        const userName = cacheme({ key: c => `User:${c.id}>name`, invalidKeys: c => `User:${c.id}` })(async (id: number) => (await store.User.findByPk(id))!.name)
+        const transaction = await store.sequelize.transaction()
+        await store.User.update({ name: 'committed' }, { where: { id: 1 }, transaction })
+        expect(await userName(1)).to.equal('ann') // cached while the change is invisible
+        await transaction.commit()
+        expect(await userName(1)).to.equal('committed')
+      })
+
+      it('invalidates after commit in a CLS-managed transaction', async () => {
+        const namespace = createNamespace(`cacheme-test-${db.dialect}`)
+        Sequelize.useCLS(namespace)
+        try {
+          await watch.prime('User:2')
+          await store.sequelize.transaction(async () => {
+            const bob = await store.User.findByPk(2)
+            await bob!.update({ name: 'cls' })
+            expect(await watch.invalidated('User:2')).to.deep.equal([])
+          })
+          expect(await watch.invalidated('User:2')).to.deep.equal(['User:2'])
+        } finally {
+          ;(Sequelize as unknown as { _cls?: unknown })._cls = undefined
+        }
+      })
+    })
+
+    it('does not cache a row that changed while it was being read', async () => {
+      const readStarted = deferred()
+      const gate = deferred()
+      const userName = cacheme({ key: c => `User:${c.id}>held`, invalidKeys: c => `User:${c.id}` })(async (id: number) => {
+        const row = await store.User.findByPk(id)
+        readStarted.resolve()
+        await gate.promise
+        return row!.name
+      })
+      const reading = userName(1)
+      await readStarted.promise
+      await (await store.User.findByPk(1))!.update({ name: 'changed' })
+      gate.resolve()
+      expect(await reading).to.equal('ann')
+      expect(await userName(1)).to.equal('changed')
+    })
+  })
+}

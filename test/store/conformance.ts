@@ -1,0 +1,374 @@
+import { expect } from 'chai'
+import { KeyLayout, type EntryRef } from '../../src/keys'
+import type { Store } from '../../src/store/store'
+
+const SHORT_TTL_MS = 150
+const PAST_SHORT_TTL_MS = 250
+
+const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
+
+const randomId = () => Math.random().toString(36).slice(2, 10)
+
+interface PutOptions {
+  ttlMs?: number
+  sets?: string[]
+}
+
+/**
+ * The behaviour every Store must have, checked through the interface only. A backend passes when
+ * `create` returns a store for the layout it is given; `cleanup` runs once after the suite.
+ */
+export function storeConformance(
+  name: string,
+  create: (layout: KeyLayout) => Promise<Store>,
+  cleanup?: () => Promise<void>,
+): void {
+  describe(`Store conformance: ${name}`, () => {
+    let layout: KeyLayout
+    let store: Store
+    const opened: Store[] = []
+
+    async function open(prefix: string): Promise<Store> {
+      const created = await create(new KeyLayout(prefix))
+      opened.push(created)
+      return created
+    }
+
+    const entry = (key: string, on: Store = store): EntryRef => on.layout.entry(key, 'conformance')
+    const dep = (invalidKey: string) => layout.invalidSet(invalidKey)
+
+    /** Reads, then writes with the sequence just read, as the cache does around a computation. */
+    async function put(key: string, value: string, { ttlMs = 0, sets = [] }: PutOptions = {}, on: Store = store) {
+      const { seq } = await on.read(entry(key, on))
+      expect(await on.write({ entry: entry(key, on), value, ttlMs, sets, seq }), `write ${key}`).to.equal(true)
+    }
+
+    const get = async (key: string, on: Store = store) => (await on.read(entry(key, on))).value
+    const members = async (set: string) => (await store.liveMembers(set)).sort()
+    const fulls = (...keys: string[]) => keys.map(key => entry(key).full).sort()
+
+    beforeEach(async () => {
+      store = await open(`t${randomId()}:`)
+      layout = store.layout
+    })
+
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map(each => each.close()))
+    })
+
+    if (cleanup) after(cleanup)
+
+    describe('read and write', () => {
+      it('misses an absent own key and an absent hash field', async () => {
+        expect(await get('Book:1')).to.equal(undefined)
+        expect(await get('Book:1>owner')).to.equal(undefined)
+        expect((await store.read(entry('Book:1'))).seq).to.be.a('number')
+      })
+
+      it('reads back a value stored under its own key', async () => {
+        await put('Book:1', '{"id":1}')
+        expect(await get('Book:1')).to.equal('{"id":1}')
+      })
+
+      it('reads back hash fields independently of their siblings', async () => {
+        await put('Book:1>owner', '"ann"')
+        await put('Book:1>title', '"Dune"')
+        expect(await get('Book:1>owner')).to.equal('"ann"')
+        expect(await get('Book:1>title')).to.equal('"Dune"')
+        expect(await get('Book:1>readers')).to.equal(undefined)
+        expect(await get('Book:2>owner')).to.equal(undefined)
+      })
+
+      it("round-trips '', 'null' and '[]' as hits", async () => {
+        for (const value of ['', 'null', '[]']) {
+          await put(`Own:${value}`, value)
+          await put(`Hash>${value || 'empty'}`, value)
+          expect(await get(`Own:${value}`)).to.equal(value)
+          expect(await get(`Hash>${value || 'empty'}`)).to.equal(value)
+        }
+      })
+
+      it('overwrites a stored value', async () => {
+        await put('Book:1', 'old')
+        await put('Book:1', 'new')
+        expect(await get('Book:1')).to.equal('new')
+      })
+    })
+
+    describe('expiry', () => {
+      it('expires an own key after its ttl', async () => {
+        await put('Book:1', 'short', { ttlMs: SHORT_TTL_MS })
+        await put('Book:2', 'forever')
+        expect(await get('Book:1')).to.equal('short')
+        await sleep(PAST_SHORT_TTL_MS)
+        expect(await get('Book:1')).to.equal(undefined)
+        expect(await get('Book:2')).to.equal('forever')
+      })
+
+      it('expires one hash field while a sibling without ttl survives', async () => {
+        await put('Book:1>owner', 'short', { ttlMs: SHORT_TTL_MS })
+        await put('Book:1>title', 'forever')
+        await sleep(PAST_SHORT_TTL_MS)
+        expect(await get('Book:1>owner')).to.equal(undefined)
+        expect(await get('Book:1>title')).to.equal('forever')
+      })
+
+      it('keeps a hash as long as its longest-lived field, whichever was written last', async () => {
+        await put('Early>long', 'kept', { ttlMs: 5_000 })
+        await put('Early>short', 'gone', { ttlMs: SHORT_TTL_MS })
+        await put('Late>short', 'gone', { ttlMs: SHORT_TTL_MS })
+        await put('Late>long', 'kept', { ttlMs: 5_000 })
+        await sleep(PAST_SHORT_TTL_MS)
+        expect(await get('Early>long')).to.equal('kept')
+        expect(await get('Early>short')).to.equal(undefined)
+        expect(await get('Late>long')).to.equal('kept')
+      })
+
+      it('keeps a set as long as its longest-lived member, so invalidation still finds it', async () => {
+        const timed = dep('timed')
+        const persistent = dep('persistent')
+        await put('Long', 'v', { ttlMs: 5_000, sets: [timed] })
+        await put('Short:1', 'v', { ttlMs: SHORT_TTL_MS, sets: [timed] })
+        await put('Forever', 'v', { sets: [persistent] })
+        await put('Short:2', 'v', { ttlMs: SHORT_TTL_MS, sets: [persistent] })
+        await sleep(PAST_SHORT_TTL_MS)
+
+        expect(await store.invalidateSets([timed])).to.equal(1)
+        expect(await store.invalidateSets([persistent])).to.equal(1)
+        expect(await get('Long')).to.equal(undefined)
+        expect(await get('Forever')).to.equal(undefined)
+      })
+    })
+
+    describe('invalidateSets', () => {
+      it('lists a written entry in every set, and deletes exactly the entries of the sets invalidated', async () => {
+        const [a, b, c] = [dep('a'), dep('b'), layout.tagSet('tag')]
+        await put('One', '1', { sets: [a, b] })
+        await put('Two>field', '2', { sets: [a] })
+        await put('Three', '3', { sets: [b, c] })
+        await put('Four', '4', { sets: [c] })
+        await put('Free', '5')
+        expect(await members(a)).to.deep.equal(fulls('One', 'Two>field'))
+        expect(await members(b)).to.deep.equal(fulls('One', 'Three'))
+
+        expect(await store.invalidateSets([a])).to.equal(2)
+        expect(await get('One')).to.equal(undefined)
+        expect(await get('Two>field')).to.equal(undefined)
+        expect(await get('Three')).to.equal('3')
+        expect(await get('Four')).to.equal('4')
+        expect(await get('Free')).to.equal('5')
+        expect(await members(a)).to.deep.equal([])
+
+        expect(await store.invalidateSets([b, c])).to.equal(2)
+        expect(await get('Three')).to.equal(undefined)
+        expect(await get('Four')).to.equal(undefined)
+        expect(await get('Free')).to.equal('5')
+      })
+
+      it('deletes a hash field without touching its siblings', async () => {
+        await put('Book:1>owner', 'ann', { sets: [dep('User:1')] })
+        await put('Book:1>title', 'Dune', { sets: [dep('Book:1')] })
+        expect(await store.invalidateSets([dep('User:1')])).to.equal(1)
+        expect(await get('Book:1>owner')).to.equal(undefined)
+        expect(await get('Book:1>title')).to.equal('Dune')
+      })
+
+      it('refuses a first compute whose set was invalidated while it ran, though the set never existed', async () => {
+        const { seq } = await store.read(entry('Book:1>owner'))
+        expect(await store.invalidateSets([dep('User:1')])).to.equal(0)
+        const written = await store.write({ entry: entry('Book:1>owner'), value: 'stale', ttlMs: 0, sets: [dep('User:1')], seq })
+        expect(written).to.equal(false)
+        expect(await get('Book:1>owner')).to.equal(undefined)
+        expect(await members(dep('User:1'))).to.deep.equal([])
+      })
+
+      it('accepts a write whose sequence was read after the invalidation', async () => {
+        await store.invalidateSets([dep('User:1')])
+        await put('Book:1>owner', 'fresh', { sets: [dep('User:1')] })
+        expect(await get('Book:1>owner')).to.equal('fresh')
+        expect(await members(dep('User:1'))).to.deep.equal(fulls('Book:1>owner'))
+      })
+
+      it('refuses an older write only when one of its own sets was invalidated', async () => {
+        const { seq } = await store.read(entry('Book:1'))
+        await store.invalidateSets([dep('Other')])
+        expect(await store.write({ entry: entry('Book:1'), value: 'v', ttlMs: 0, sets: [dep('Mine')], seq })).to.equal(true)
+        expect(await store.write({ entry: entry('Book:2'), value: 'v', ttlMs: 0, sets: [dep('Mine'), dep('Other')], seq }))
+          .to.equal(false)
+        expect(await get('Book:1')).to.equal('v')
+        expect(await get('Book:2')).to.equal(undefined)
+      })
+
+      it('leaves no entry stored but unlisted when entries are added while the set is emptied', async () => {
+        const set = dep('busy')
+        const initial = 1_200
+        const { seq } = await store.read(entry('Old:0'))
+        await Promise.all(Array.from({ length: initial }, (_, i) =>
+          store.write({ entry: entry(`Old:${i}`), value: 'v', ttlMs: 0, sets: [set], seq })))
+
+        const written: string[] = []
+        const writer = async (w: number) => {
+          for (let i = 0; i < 25; i++) {
+            const key = `New:${w}:${i}`
+            const { seq: current } = await store.read(entry(key))
+            if (await store.write({ entry: entry(key), value: 'v', ttlMs: 0, sets: [set], seq: current })) written.push(key)
+          }
+        }
+        const [deleted] = await Promise.all([store.invalidateSets([set]), ...Array.from({ length: 8 }, (_, w) => writer(w))])
+
+        expect(deleted).to.be.at.least(initial)
+        const listed = new Set(await store.liveMembers(set))
+        for (const key of written) {
+          if ((await get(key)) !== undefined) expect(listed.has(entry(key).full), `${key} is stored but not listed`).to.equal(true)
+        }
+        await store.invalidateSets([set])
+        for (const key of written) expect(await get(key), key).to.equal(undefined)
+      })
+
+      it('empties a set larger than one batch', async () => {
+        const set = dep('large')
+        const count = 3_000
+        const keys = Array.from({ length: count }, (_, i) => (i % 2 ? `Own:${i}` : `Hash:${i % 7}>f${i}`))
+        const { seq } = await store.read(entry(keys[0]))
+        await Promise.all(keys.map(key => store.write({ entry: entry(key), value: 'v', ttlMs: 0, sets: [set], seq })))
+        expect(await store.liveMembers(set)).to.have.length(count)
+
+        expect(await store.invalidateSets([set])).to.equal(count)
+        expect(await store.liveMembers(set)).to.deep.equal([])
+        const values = await Promise.all(keys.map(key => get(key)))
+        expect(values.filter(value => value !== undefined)).to.deep.equal([])
+      })
+    })
+
+    describe('deleteEntries', () => {
+      it('deletes the entries and refuses older writes to them, but not to others', async () => {
+        await put('Book:1', 'v')
+        await put('Book:2>owner', 'ann')
+        await put('Book:2>title', 'Dune')
+        const { seq } = await store.read(entry('Book:1'))
+
+        expect(await store.deleteEntries([entry('Book:1'), entry('Book:2>owner'), entry('Absent')])).to.equal(2)
+        expect(await get('Book:1')).to.equal(undefined)
+        expect(await get('Book:2>owner')).to.equal(undefined)
+        expect(await get('Book:2>title')).to.equal('Dune')
+
+        expect(await store.write({ entry: entry('Book:1'), value: 'stale', ttlMs: 0, sets: [], seq })).to.equal(false)
+        expect(await store.write({ entry: entry('Book:2>owner'), value: 'stale', ttlMs: 0, sets: [], seq })).to.equal(false)
+        expect(await store.write({ entry: entry('Book:3'), value: 'v', ttlMs: 0, sets: [], seq })).to.equal(true)
+        expect(await get('Book:1')).to.equal(undefined)
+        await put('Book:1', 'fresh')
+        expect(await get('Book:1')).to.equal('fresh')
+      })
+    })
+
+    describe('deleteMatching', () => {
+      it('deletes the entries matching a glob, counting a hash as one key', async () => {
+        await put('Book:1', 'v')
+        await put('Book:2', 'v')
+        await put('Book:3>owner', 'v')
+        await put('Book:3>title', 'v')
+        await put('User:1', 'v')
+        expect(await store.deleteMatching('Book:*')).to.equal(3)
+        for (const key of ['Book:1', 'Book:2', 'Book:3>owner', 'Book:3>title']) expect(await get(key), key).to.equal(undefined)
+        expect(await get('User:1')).to.equal('v')
+      })
+
+      it('stays inside the prefix', async () => {
+        const other = await open(`t${randomId()}:`)
+        await put('Book:1', 'mine')
+        await put('Old:Book:1', 'mine')
+        await put('Book:1', 'other', {}, other)
+        expect(await store.deleteMatching('*Book:1')).to.equal(2)
+        expect(await get('Book:1')).to.equal(undefined)
+        expect(await get('Old:Book:1')).to.equal(undefined)
+        expect(await get('Book:1', other)).to.equal('other')
+      })
+
+      it('escapes glob characters in the prefix', async () => {
+        const id = randomId()
+        const bracketed = await open(`t[1]${id}*:`)
+        const lookalike = await open(`t1${id}x:`)
+        await put('Book:1', 'bracketed', {}, bracketed)
+        await put('Book:1', 'lookalike', {}, lookalike)
+        expect(await bracketed.deleteMatching('Book:*')).to.equal(1)
+        expect(await get('Book:1', bracketed)).to.equal(undefined)
+        expect(await get('Book:1', lookalike)).to.equal('lookalike')
+      })
+
+      it('never deletes dependency sets, tag sets or bookkeeping', async () => {
+        const tag = layout.tagSet('books')
+        await put('Book:1', 'v', { sets: [dep('User:1'), tag] })
+        const { seq } = await store.read(entry('Book:2'))
+        await store.invalidateSets([dep('User:2')])
+
+        expect(await store.deleteMatching('*:invalid')).to.equal(0)
+        expect(await store.deleteMatching('__*')).to.equal(0)
+        expect(await store.deleteMatching('*invalid*')).to.equal(0)
+
+        // Guards survive: the write that read its sequence before invalidating User:2 is still refused.
+        expect(await store.write({ entry: entry('Book:2'), value: 'stale', ttlMs: 0, sets: [dep('User:2')], seq })).to.equal(false)
+        expect(await members(tag)).to.deep.equal(fulls('Book:1'))
+        expect(await store.invalidateSets([dep('User:1')])).to.equal(1)
+        expect(await get('Book:1')).to.equal(undefined)
+      })
+
+      it('refuses writes that read their sequence before it, whatever their key', async () => {
+        const { seq } = await store.read(entry('Author:1'))
+        await store.deleteMatching('Book:*')
+        expect(await store.write({ entry: entry('Author:1'), value: 'stale', ttlMs: 0, sets: [], seq })).to.equal(false)
+        expect(await get('Author:1')).to.equal(undefined)
+        await put('Author:1', 'fresh')
+        expect(await get('Author:1')).to.equal('fresh')
+      })
+
+      it('supports ?, [...] classes, negation, ranges and escapes', async () => {
+        const keys = ['K:1', 'K:2', 'K:a', 'K:b', 'K:x', 'K:10', 'K:*', 'K:?']
+        const remaining = async () => {
+          const left: string[] = []
+          for (const key of keys) if ((await get(key)) !== undefined) left.push(key)
+          return left
+        }
+        for (const key of keys) await put(key, 'v')
+
+        expect(await store.deleteMatching('K:\\*')).to.equal(1)
+        expect(await remaining()).to.deep.equal(['K:1', 'K:2', 'K:a', 'K:b', 'K:x', 'K:10', 'K:?'])
+        expect(await store.deleteMatching('K:[ab]')).to.equal(2)
+        expect(await remaining()).to.deep.equal(['K:1', 'K:2', 'K:x', 'K:10', 'K:?'])
+        expect(await store.deleteMatching('K:[^0-9]')).to.equal(2)
+        expect(await remaining()).to.deep.equal(['K:1', 'K:2', 'K:10'])
+        expect(await store.deleteMatching('K:[2-1]')).to.equal(2)
+        expect(await remaining()).to.deep.equal(['K:10'])
+        expect(await store.deleteMatching('K:?')).to.equal(0)
+        expect(await store.deleteMatching('K:??')).to.equal(1)
+        expect(await remaining()).to.deep.equal([])
+      })
+    })
+
+    describe('liveMembers', () => {
+      it('returns only stored, unexpired members and prunes the others', async () => {
+        const set = dep('User:1')
+        await put('Kept', 'v', { sets: [set] })
+        await put('Hash>kept', 'v', { sets: [set] })
+        await put('Expired', 'v', { ttlMs: SHORT_TTL_MS, sets: [set] })
+        await put('Hash>expired', 'v', { ttlMs: SHORT_TTL_MS, sets: [set] })
+        await put('Deleted', 'v', { sets: [set] })
+        await store.deleteEntries([entry('Deleted')])
+        await sleep(PAST_SHORT_TTL_MS)
+
+        expect(await members(set)).to.deep.equal(fulls('Kept', 'Hash>kept'))
+
+        // Pruned members are forgotten: stored again without the set, invalidating it leaves them.
+        await put('Expired', 'again')
+        await put('Deleted', 'again')
+        expect(await store.invalidateSets([set])).to.equal(2)
+        expect(await get('Expired')).to.equal('again')
+        expect(await get('Deleted')).to.equal('again')
+        expect(await get('Kept')).to.equal(undefined)
+      })
+
+      it('returns nothing for a set that does not exist', async () => {
+        expect(await store.liveMembers(dep('nothing'))).to.deep.equal([])
+      })
+    })
+  })
+}

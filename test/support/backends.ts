@@ -1,0 +1,36 @@
+import Redis from 'ioredis'
+import { configure, type ConfigureOptions } from '../../src'
+import { testRedisUrl } from './fixtures'
+
+/** The stores every behavioural suite runs against. */
+export const BACKENDS = ['redis', 'memory'] as const
+export type Backend = typeof BACKENDS[number]
+
+let client: Redis | undefined
+let counter = 0
+
+/** One ioredis client for the run, also used by tests to look at what cacheme wrote. */
+export function redisClient(): Redis {
+  return (client ??= new Redis(testRedisUrl()))
+}
+
+after(async () => {
+  await client?.quit()
+  client = undefined
+})
+
+/** Configures cacheme on the backend under a prefix of its own, so tests never see each other's keys. */
+export function configureBackend(backend: Backend, options: Omit<ConfigureOptions, 'redis' | 'store' | 'prefix'> = {}): string {
+  const prefix = `t${process.pid}_${++counter}:`
+  configure({ ...(backend === 'redis' ? { redis: redisClient() } : { store: 'memory' }), prefix, onError: () => {}, ...options })
+  return prefix
+}
+
+/** A promise with its resolve function outside: holds a computation open while a test acts. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void
+  const promise = new Promise<T>(done => (resolve = done))
+  return { promise, resolve }
+}
+
+export const sleep = (ms: number) => new Promise(done => setTimeout(done, ms))
