@@ -23,6 +23,7 @@ const MAX_KEY_LENGTH = 1024
  *   tags           <prefix>__tag:<tag>       sets of full entry names
  *   generations    <prefix>__gen:<set>       last invalidation sequence of a set (stale write-back guard)
  *   sequence       <prefix>__seq             invalidation counter
+ *   everything     <prefix>__everything      guard raised by pattern invalidation
  */
 export class KeyLayout {
   readonly seq: string
@@ -30,11 +31,11 @@ export class KeyLayout {
   readonly everythingGen: string
 
   constructor(readonly prefix: string) {
-    if (typeof prefix !== 'string' || prefix.includes(FIELD_SEPARATOR)) {
-      throw new CachemeError('INVALID_CONFIG', `prefix must be a string without '>', got ${JSON.stringify(prefix)}`)
+    if (typeof prefix !== 'string' || prefix === '' || prefix.includes(FIELD_SEPARATOR)) {
+      throw new CachemeError('INVALID_CONFIG', `prefix must be a non-empty string without '>', got ${JSON.stringify(prefix)}`)
     }
     this.seq = `${prefix}${RESERVED}seq`
-    this.everythingGen = `${prefix}${RESERVED}gen:*`
+    this.everythingGen = `${prefix}${RESERVED}everything`
   }
 
   /** Splits a user key into its Redis place, refusing keys that would leave the user namespace. */
@@ -49,10 +50,11 @@ export class KeyLayout {
       throw new CachemeError('INVALID_KEY', `${owner}: key ${JSON.stringify(key)} starts with '${RESERVED}', which cacheme reserves`)
     }
     const at = key.indexOf(FIELD_SEPARATOR)
+    const redisKey = at === -1 ? key : key.slice(0, at)
+    if (redisKey.endsWith(INVALID_SUFFIX)) {
+      throw new CachemeError('INVALID_KEY', `${owner}: key ${JSON.stringify(key)} names a Redis key ending with '${INVALID_SUFFIX}', which names dependency sets`)
+    }
     if (at === -1) {
-      if (key.endsWith(INVALID_SUFFIX)) {
-        throw new CachemeError('INVALID_KEY', `${owner}: key ${JSON.stringify(key)} ends with '${INVALID_SUFFIX}', which names dependency sets`)
-      }
       const full = this.prefix + key
       return { full, key: full, field: undefined }
     }
@@ -62,7 +64,7 @@ export class KeyLayout {
     if (at === 0 || at === key.length - 1) {
       throw new CachemeError('INVALID_KEY', `${owner}: key ${JSON.stringify(key)} needs text on both sides of '${FIELD_SEPARATOR}'`)
     }
-    return { full: this.prefix + key, key: this.prefix + key.slice(0, at), field: key.slice(at + 1) }
+    return { full: this.prefix + key, key: this.prefix + redisKey, field: key.slice(at + 1) }
   }
 
   /** The entry a set member (a full name) stands for. */
@@ -76,7 +78,11 @@ export class KeyLayout {
     return full.slice(this.prefix.length)
   }
 
-  invalidSet(invalidKey: string): string {
+  /** The dependency set of an invalid key; a reserved name would collide with cacheme's own keys. */
+  invalidSet(invalidKey: string, owner = 'invalid key'): string {
+    if (invalidKey.startsWith(RESERVED)) {
+      throw new CachemeError('INVALID_KEY', `${owner}: ${JSON.stringify(invalidKey)} starts with '${RESERVED}', which cacheme reserves`)
+    }
     return `${this.prefix}${invalidKey}${INVALID_SUFFIX}`
   }
 

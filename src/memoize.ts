@@ -96,7 +96,7 @@ export class Memoized {
       return
     }
     const { layout, store } = current
-    const sets = dependencies.map(dependency => layout.invalidSet(dependency))
+    const sets = dependencies.map(dependency => layout.invalidSet(dependency, this.#owner))
     sets.push(layout.tagSet(this.#tag!))
     const ttl = this.#options.ttl
     const ttlMs = ttl === undefined ? current.ttlMs : Math.round(ttl * 1000)

@@ -147,6 +147,17 @@ for (const backend of BACKENDS) {
       expect(seen[1]).to.deep.include({ args: [5], a: 5, rest: [], result: 5 })
     })
 
+    it('reads parameter names once, when applied, not on every call', async () => {
+      const fn = cacheme({ key: c => `p:${c.x}` })(async (x: number) => x)
+      const toString = sinon.spy(Function.prototype, 'toString')
+      try {
+        await fn(1); await fn(2); await fn(1)
+      } finally {
+        toString.restore()
+      }
+      expect(toString.callCount).to.equal(0)
+    })
+
     it('calls hit and miss with the key, and runs uncached when skip says so', async () => {
       const hit = sinon.spy()
       const miss = sinon.spy()

@@ -27,6 +27,7 @@ describe('KeyLayout', () => {
     ['Book:1>', /both sides/],
     ['__seq', /reserves/],
     ['Book:1:invalid', /dependency sets/],
+    ['Book:1:invalid>owner', /dependency sets/],
     ['x'.repeat(1025), /limit is 1024/],
   ]
   for (const [key, message] of refused) {
@@ -62,7 +63,12 @@ describe('KeyLayout', () => {
     expect(layout.isEntryName('OTHER:Book:1')).to.equal(false)
   })
 
-  it('refuses a prefix with >', () => {
+  it('refuses a prefix with > or an empty one', () => {
     expect(() => new KeyLayout('a>b')).to.throw(CachemeError, /prefix/)
+    expect(() => new KeyLayout('')).to.throw(CachemeError, /non-empty/)
+  })
+
+  it('refuses a reserved invalid key, whose set would collide with a guard', () => {
+    expect(() => layout.invalidSet('__gen:x')).to.throw(CachemeError, /reserves/)
   })
 })

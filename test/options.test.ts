@@ -49,7 +49,7 @@ describe('configure', () => {
     ['a negative ttl', { ttl: -5 }, /ttl must be a number of seconds >= 0/],
     ['an unknown store', { store: 'disk' }, /store must be 'memory' or 'redis'/],
     ['both a client and the memory store', { store: 'memory', redis: 'redis://x' }, /not both/],
-    ['a prefix with >', { prefix: 'a>' }, /prefix must be a string without '>'/],
+    ['a prefix with >', { prefix: 'a>' }, /prefix must be a non-empty string without '>'/],
     ['an onError that is not a function', { onError: 'log' }, /onError must be a function/],
   ]
   for (const [what, options, message] of cases) {

@@ -15,7 +15,7 @@ interface BulkOptions {
   where?: WhereOptions
   transaction?: Transaction | null
   individualHooks?: boolean
-  paranoid?: boolean
+  force?: boolean
   /** The values of a bulk update. */
   attributes?: Record<string, unknown>
   [AFFECTED]?: Model[]
@@ -51,8 +51,8 @@ function install(model: ModelStatic<Model>): void {
   hook('afterUpsert', ([row]: [Model, boolean | null], options: BulkOptions) => changed([row], options))
   hook('afterBulkCreate', (rows: Model[], options: BulkOptions) => changed(rows, options))
 
-  for (const [operation, paranoid] of [['Update', undefined], ['Destroy', undefined], ['Restore', false]] as const) {
-    hook(`beforeBulk${operation}`, (options: BulkOptions) => findAffected(model, options, paranoid))
+  for (const operation of ['Update', 'Destroy', 'Restore'] as const) {
+    hook(`beforeBulk${operation}`, (options: BulkOptions) => findAffected(model, operation, options))
     hook(`afterBulk${operation}`, (options: BulkOptions) => {
       const rows = options[AFFECTED]
       if (!rows) return
@@ -62,15 +62,18 @@ function install(model: ModelStatic<Model>): void {
   }
 }
 
-/** A bulk write's hooks get only its options: look the rows up before they change (or vanish). */
-async function findAffected(model: ModelStatic<Model>, options: BulkOptions, paranoid: boolean | undefined): Promise<void> {
+/**
+ * A bulk write's hooks get only its options: look its rows up before they change (or vanish).
+ * Sequelize has already put the scope and, for an update, the paranoid clause into `where`;
+ * a destroy touches only live rows unless forced.
+ */
+async function findAffected(model: ModelStatic<Model>, operation: 'Update' | 'Destroy' | 'Restore', options: BulkOptions): Promise<void> {
   if (options.individualHooks) return // Sequelize runs the per-row hooks itself
   try {
-    options[AFFECTED] = await model.findAll({
+    options[AFFECTED] = await model.unscoped().findAll({
       where: options.where,
       transaction: options.transaction,
-      paranoid: paranoid ?? options.paranoid,
-      logging: false,
+      paranoid: operation === 'Destroy' && !options.force,
     })
   } catch (error) {
     report(error, { operation: 'invalidate', key: model.name })

@@ -42,7 +42,7 @@ function charClass(pattern: string, start: number): [string, number] {
       body += literal(pattern[i + 1])
       i += 2
     } else if (i + 2 < pattern.length && pattern[i + 1] === '-') {
-      const [low, high] = true ? [pattern[i], pattern[i + 2]] : [pattern[i + 2], pattern[i]]
+      const [low, high] = pattern[i] <= pattern[i + 2] ? [pattern[i], pattern[i + 2]] : [pattern[i + 2], pattern[i]]
       body += `${literal(low)}-${literal(high)}`
       i += 3
     } else {

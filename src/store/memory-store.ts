@@ -112,6 +112,7 @@ export class MemoryStore implements Store {
     const now = Date.now()
     let deleted = 0
     for (const [name, slot] of this.#keys) {
+      // A full pass anyway: purge what has expired on the way, as SCAN skips it.
       if (slot.expiresAt <= now) {
         this.#keys.delete(name)
       } else if (match.test(name) && this.layout.isEntryName(name)) {

@@ -98,6 +98,11 @@ for (const db of testDatabases()) {
       await expectInvalidated(() => store.Book.destroy({ where: { id: [1, 3] } }), ['Book:1', 'Book:3', 'User:1:books', 'User:2:books'], ['Book:1', 'Book:2', 'Book:3', 'User:1:books', 'User:2:books'])
     })
 
+    it('Model.destroy with force invalidates rows that were already soft-deleted', async () => {
+      await store.Book.destroy({ where: { id: 2 } })
+      await expectInvalidated(() => store.Book.destroy({ where: { id: 2 }, force: true }), ['Book:2', 'User:2:books'], ['Book:1', 'Book:2', 'User:2:books'])
+    })
+
     it('Model.restore with where invalidates the restored rows', async () => {
       await store.Book.destroy({ where: { id: 2 } })
       await expectInvalidated(() => store.Book.restore({ where: { id: 2 } }), ['Book:2', 'User:2:books'], ['Book:1', 'Book:2', 'User:2:books'])

@@ -18,8 +18,9 @@ storeConformance(
   async () => {
     if (!client) return
     for (const prefix of prefixes.splice(0)) {
-      const keys = await client.keys(escapeGlob(prefix) + '*')
-      if (keys.length > 0) await client.unlink(...keys)
+      for await (const keys of client.scanStream({ match: `${escapeGlob(prefix)}*`, count: 1000 }) as AsyncIterable<string[]>) {
+        if (keys.length > 0) await client.unlink(...keys)
+      }
     }
     await client.quit()
     client = undefined

@@ -8,6 +8,8 @@ export type Backend = typeof BACKENDS[number]
 
 let client: Redis | undefined
 let counter = 0
+/** Prefixes stay unique across runs against a shared REDIS_URL. */
+const RUN = `${process.pid}${Date.now().toString(36)}`
 
 /** One ioredis client for the run, also used by tests to look at what cacheme wrote. */
 export function redisClient(): Redis {
@@ -21,7 +23,7 @@ after(async () => {
 
 /** Configures cacheme on the backend under a prefix of its own, so tests never see each other's keys. */
 export function configureBackend(backend: Backend, options: Omit<ConfigureOptions, 'redis' | 'store' | 'prefix'> = {}): string {
-  const prefix = `t${process.pid}_${++counter}:`
+  const prefix = `t${RUN}_${++counter}:`
   configure({ ...(backend === 'redis' ? { redis: redisClient() } : { store: 'memory' }), prefix, onError: () => {}, ...options })
   return prefix
 }

@@ -1,0 +1,150 @@
+import 'reflect-metadata' // legacy decorators with emitDecoratorMetadata: load before any decorated class
+
+// In an application: import { configure, invalidate, shutdown, type ConfigureOptions } from 'cacheme'
+import { configure, invalidate, shutdown, type ConfigureOptions } from '../../src'
+import { redisServerAvailable, startRedisServer, type RedisServer } from '../../tools/redis-server'
+import { Book, BookReader, closeDatabase, sql, User } from './models'
+import { seed } from './seed'
+import { BookSerializer, recomputed, type CatalogueEntry } from './serializer'
+
+const RENAMED_USER = 17
+const NEW_NAME = 'Grace Murray Hopper'
+
+interface StoreChoice {
+  label: string
+  options: ConfigureOptions
+  server?: RedisServer
+}
+
+/** REDIS_URL when set; else a private redis-server when one is installed; else the in-process store. */
+async function chooseStore(): Promise<StoreChoice> {
+  // Own prefix and a 10-minute ttl (sets included): nothing lingers in a shared Redis.
+  const common = { prefix: 'bookstore-demo:', ttl: 600 }
+  const url = process.env.REDIS_URL
+  if (url) return { label: `Redis at ${url} (REDIS_URL)`, options: { ...common, redis: url } }
+  if (redisServerAvailable()) {
+    const server = await startRedisServer()
+    return { label: `private redis-server at ${server.url}`, options: { ...common, redis: server.url }, server }
+  }
+  return { label: 'in-process memory store (REDIS_URL unset, no redis-server on PATH)', options: { ...common, store: 'memory' } }
+}
+
+interface Run {
+  entries: CatalogueEntry[]
+  ms: number
+  queries: number
+  /** The keys computed in this run (cache misses), from the decorator's `miss` callback. */
+  computed: string[]
+}
+
+const serializer = new BookSerializer()
+
+/** Serializes the whole catalogue, as a listing endpoint would, timing it and counting its SQL. */
+async function catalogue(): Promise<Run> {
+  recomputed.length = 0
+  const queries = sql.queries
+  const started = performance.now()
+  const books = await Book.findAll({ order: [['id', 'ASC']] })
+  const entries = await Promise.all(books.map(book => serializer.serialize(book)))
+  return { entries, ms: performance.now() - started, queries: sql.queries - queries, computed: [...recomputed] }
+}
+
+const ms = (value: number) => `${value.toFixed(value < 100 ? 1 : 0)} ms`
+
+function printTable(rows: [string, Run, boolean][]): void {
+  console.log(`\n${''.padEnd(12)}${'time'.padStart(10)}${'SQL queries'.padStart(14)}${'computed'.padStart(11)}`)
+  for (const [name, run, cached] of rows) {
+    const computed = cached ? String(run.computed.length) : '-'
+    console.log(`${name.padEnd(12)}${ms(run.ms).padStart(10)}${String(run.queries).padStart(14)}${computed.padStart(11)}`)
+  }
+}
+
+/** `Book:12>owner` sorts by book number, then by getter. */
+function byBook(a: string, b: string): number {
+  const number = (key: string) => Number(/^Book:(\d+)>/.exec(key)?.[1] ?? 0)
+  return number(a) - number(b) || a.localeCompare(b)
+}
+
+function printKeys(keys: string[]): void {
+  for (let i = 0; i < keys.length; i += 6) console.log(`  ${keys.slice(i, i + 6).map(key => key.padEnd(18)).join('').trimEnd()}`)
+}
+
+async function demo(store: StoreChoice): Promise<boolean> {
+  // While disabled, decorated methods run the plain method and hooks do nothing, so seeding and the
+  // uncached baseline touch no cache.
+  configure({ enabled: false })
+  const seeding = performance.now()
+  const rows = await seed({ users: 200, books: 1000, chaptersPerBook: 3, readersPerBook: 3 })
+  console.log(`SQLite: ${rows.users} users, ${rows.books} books, ${rows.chapters} chapters, ${rows.links} reader links (seeded in ${ms(performance.now() - seeding)})`)
+  const uncached = await catalogue()
+
+  configure(store.options)
+  await invalidate({ pattern: '*' }) // start cold, even on a shared Redis holding an earlier run's entries
+  const cold = await catalogue()
+  const warm = await catalogue()
+  printTable([['uncached', uncached, false], ['cold cache', cold, true], ['warm cache', warm, true]])
+  console.log(`\nwarm cache vs uncached: ${(uncached.ms / warm.ms).toFixed(1)}x faster, ${uncached.queries} -> ${warm.queries} SQL queries`)
+
+  // A plain model update: cacheme's hooks on User empty the dependency set of User:17, and with it
+  // exactly the entries that listed that user.
+  const user = await User.findByPk(RENAMED_USER, { rejectOnEmpty: true })
+  const oldName = user.name
+  await user.update({ name: NEW_NAME })
+  const after = await catalogue()
+
+  const perGetter = ['owner', 'chapters', 'readers'].map(getter => `${getter} ${after.computed.filter(key => key.endsWith(`>${getter}`)).length}`)
+  console.log(`\nrenamed User:${user.id} "${oldName}" -> "${NEW_NAME}"; the catalogue again: ${ms(after.ms)}, ${after.queries} SQL queries`)
+  console.log(`recomputed ${after.computed.length} entries (${perGetter.join(', ')}):`)
+  printKeys([...after.computed].sort(byBook))
+
+  // What depended on the user, asked of the database: the books they own and the books they read.
+  const owned = await Book.findAll({ where: { ownerId: user.id }, attributes: ['id'] })
+  const read = await BookReader.findAll({ where: { userId: user.id } })
+  const expected = [...owned.map(book => `Book:${book.id}>owner`), ...read.map(link => `Book:${link.bookId}>readers`)].sort(byBook)
+  const actual = [...after.computed].sort(byBook)
+  const missing = expected.filter(key => !actual.includes(key))
+  const extra = actual.filter(key => !expected.includes(key))
+  if (missing.length > 0 || extra.length > 0 || actual.length !== expected.length) {
+    console.error(`FAILED: expected the ${expected.length} entries depending on User:${user.id} to be recomputed`)
+    if (missing.length > 0) console.error(`  not recomputed (stale): ${missing.join(', ')}`)
+    if (extra.length > 0) console.error(`  recomputed needlessly: ${extra.join(', ')}`)
+    return false
+  }
+  console.log(`exactly the ${expected.length} entries that depended on User:${user.id} were recomputed (${owned.length} owned, ${read.length} read)`)
+
+  // The new name is served in every entry that depended on the user, the old one in none.
+  const dependent = new Set([...owned.map(book => book.id), ...read.map(link => link.bookId)])
+  const shows = (entry: CatalogueEntry, name: string) => entry.owner.name === name || entry.readers.some(reader => reader.name === name)
+  const withNewName = after.entries.filter(entry => shows(entry, NEW_NAME))
+  const withOldName = after.entries.filter(entry => shows(entry, oldName))
+  if (withOldName.length > 0 || withNewName.length !== dependent.size || !withNewName.every(entry => dependent.has(entry.id))) {
+    console.error(`FAILED: ${withNewName.length} of ${dependent.size} dependent entries show the new name, ${withOldName.length} still show "${oldName}"`)
+    return false
+  }
+  const ownedEntry = withNewName.find(entry => entry.owner.id === user.id)
+  const readEntry = withNewName.find(entry => entry.readers.some(reader => reader.id === user.id))
+  console.log(`the new name in the output (${withNewName.length} entries, none with the old one):`)
+  if (ownedEntry) console.log(`  Book:${ownedEntry.id} "${ownedEntry.title}"  owner: ${JSON.stringify(ownedEntry.owner)}`)
+  if (readEntry) console.log(`  Book:${readEntry.id} "${readEntry.title}"  readers: ${readEntry.readers.map(reader => reader.name).join(', ')}`)
+  return true
+}
+
+async function main(): Promise<boolean> {
+  const store = await chooseStore()
+  console.log(`cacheme bookstore demo — store: ${store.label}`)
+  try {
+    return await demo(store)
+  } finally {
+    await closeDatabase()
+    await shutdown()
+    await store.server?.stop()
+  }
+}
+
+main().then(
+  ok => { process.exitCode = ok ? 0 : 1 },
+  error => {
+    console.error(error)
+    process.exitCode = 1
+  },
+)
