@@ -1,6 +1,6 @@
 import type { Container } from './container'
 import { CachemeError } from './errors'
-import { Memoized } from './memoize'
+import { Memoized, ownerName } from './memoize'
 import { validateOptions, type CachemeOptions } from './options'
 import { registerInvalidModels } from './sequelize/hooks'
 
@@ -44,13 +44,13 @@ function wrapStandardMethod(method: unknown, context: DecoratorContext, options:
   const memo = new Memoized(method, prepared(options, name), name, false)
   // Standard decorators are not told their class: learn it when the class or an instance is set up.
   context.addInitializer(function (this: unknown) {
-    memo.nameOwner(`${classOf(this).name}.${name}`)
+    memo.nameOwner(ownerName(this, name))
   })
   return wrap(method, memo)
 }
 
 function wrapLegacyMethod(target: object, key: string | symbol, descriptor: PropertyDescriptor | undefined, options: CachemeOptions): PropertyDescriptor {
-  const owner = `${classOf(target).name}.${String(key)}`
+  const owner = ownerName(target, String(key))
   const method = descriptor?.value
   if (typeof method !== 'function') throw new CachemeError('INVALID_OPTIONS', `@cacheme on ${owner}: applies to methods, not to accessors or fields`)
   return { ...descriptor, value: wrap(method, new Memoized(method, prepared(options, owner), owner, true)) }
@@ -70,11 +70,6 @@ function wrap(fn: Function, memo: Memoized): AsyncFunction {
   }
   Object.defineProperty(wrapped, 'name', { value: fn.name })
   return wrapped
-}
-
-/** A prototype's class is its constructor; a static member's `this` is the class itself. */
-function classOf(target: unknown): Function {
-  return typeof target === 'function' ? target : (target as { constructor: Function }).constructor
 }
 
 function isMethodContext(value: unknown): value is DecoratorContext {

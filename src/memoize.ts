@@ -138,7 +138,8 @@ export class Memoized {
   }
 }
 
-function ownerName(self: unknown, method: string): string {
+/** `ClassName.method`: a prototype's or instance's class is its constructor; a static member's `this` is the class. */
+export function ownerName(self: unknown, method: string): string {
   const owner = typeof self === 'function' ? self : (self as { constructor?: Function } | null)?.constructor
   return owner?.name ? `${owner.name}.${method}` : method
 }

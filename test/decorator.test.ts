@@ -1,6 +1,7 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
-import { cacheme, cachemeTags, configure, CachemeError, invalidate, type Container } from '../src'
+import { cacheme, cachemeTags, configure, CachemeError, invalidate, shutdown, type Container } from '../src'
+import { testRedisUrl } from './support/fixtures'
 import { BACKENDS, configureBackend, redisClient, sleep } from './support/backends'
 
 for (const backend of BACKENDS) {
@@ -262,6 +263,23 @@ describe('@cacheme Redis layout', () => {
     expect(commands).to.have.length(2) // the read, then the write
     expect(commands.every(name => name === 'evalsha' || name === 'eval')).to.equal(true)
   })
+
+  for (const [form, redis] of [['a URL', () => testRedisUrl()], ['ioredis options', () => ({ port: Number(new URL(testRedisUrl()).port), host: '127.0.0.1' })]] as const) {
+    it(`connects from ${form} and closes the client it opened on shutdown`, async () => {
+      const connections = async () => String(await redisClient().client('LIST')).trim().split('\n').length
+      const before = await connections()
+      configure({ redis: redis(), prefix: `own${Date.now()}:` })
+      let calls = 0
+      const fn = cacheme({ key: () => 'own-client' })(async () => ++calls)
+      await fn(); await fn()
+      expect(calls).to.equal(1)
+      expect(await connections()).to.equal(before + 1)
+      await shutdown()
+      for (let tries = 0; tries < 50 && await connections() > before; tries++) await sleep(20)
+      expect(await connections()).to.equal(before)
+      configureBackend('redis')
+    })
+  }
 
   it('reports Redis faults to onError and still returns the computed value', async () => {
     const onError = sinon.spy()
