@@ -77,6 +77,12 @@ for (const backend of BACKENDS) {
       expect(await cachemeTags.values.keys()).to.deep.equal(['value:a'])
     })
 
+    it('tags a wrapped function with its name by default', async () => {
+      const loadUser = cacheme({ key: c => `User:${c.id}>profile` })(async function loadUser(id: number) { return { id } })
+      await loadUser(1)
+      expect(await cachemeTags.loadUser.keys()).to.deep.equal(['User:1>profile'])
+    })
+
     it('invalidates by key, by tag and by pattern', async () => {
       const serializer = new BookSerializer()
       await serializer.getOwner({ id: 1, ownerId: 7 })
