@@ -1,6 +1,10 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import { CachemeError } from './errors'
+import { cachemeEvents } from './events'
 import { KeyLayout } from './keys'
+import { SingleFlight } from './single-flight'
+import { checkEvictionPolicy } from './store/eviction-policy'
+import { FailOpenStore, UNAVAILABLE } from './store/fail-open-store'
 import { MemoryStore } from './store/memory-store'
 import { RedisStore } from './store/redis-store'
 import type { Store } from './store/store'
@@ -29,6 +33,12 @@ export interface ConfigureOptions {
   readonly ttl?: number
   /** Store faults are reported here and never thrown at callers. Default: a console warning. */
   readonly onError?: ErrorHandler
+  /** Longest wait for one Redis operation, in seconds; past it the call computes uncached. Default 0.25. */
+  readonly timeout?: number
+  /** Invalidations kept while Redis is unreachable; past it the whole prefix is treated as stale. Default 10000. */
+  readonly replayQueueSize?: number
+  /** Results whose JSON is larger than this many bytes are returned uncached. Default: no limit. */
+  readonly maxValueBytes?: number
 }
 
 /** The configuration in force; decorated methods read it on every call. */
@@ -38,11 +48,18 @@ export interface Runtime {
   readonly enabled: boolean
   /** Default time to live in milliseconds, 0 for none. */
   readonly ttlMs: number
-  readonly onError: ErrorHandler
+  /** Hands a fault to `onError` and the `fault` event. */
+  readonly report: ErrorHandler
+  /** 0 for no limit. */
+  readonly maxValueBytes: number
+  /** Computations in flight in this process, by entry. */
+  readonly flights: SingleFlight
 }
 
-const OPTION_NAMES = new Set(['redis', 'store', 'prefix', 'enabled', 'ttl', 'onError'])
+const OPTION_NAMES = new Set(['redis', 'store', 'prefix', 'enabled', 'ttl', 'onError', 'timeout', 'replayQueueSize', 'maxValueBytes'])
 const DEFAULT_PREFIX = 'CM:'
+const DEFAULT_TIMEOUT_SECONDS = 0.25
+const DEFAULT_REPLAY_QUEUE_SIZE = 10_000
 
 const warn: ErrorHandler = (error, context) => {
   const message = error instanceof Error ? error.message : String(error)
@@ -71,20 +88,16 @@ export async function shutdown(): Promise<void> {
   if (current) await closeStore(current)
 }
 
-/** Reports a fault through the configured handler; a handler that throws must not break the caller. */
+/** Reports a fault through the configuration in force. */
 export function report(error: unknown, context: ErrorContext): void {
-  try {
-    runtime().onError(error, context)
-  } catch {
-    // the handler's own failure has nowhere better to go
-  }
+  runtime().report(error, context)
 }
 
 async function closeStore(runtime: Runtime): Promise<void> {
   try {
     await runtime.store.close()
   } catch (error) {
-    runtime.onError(error, { operation: 'close' })
+    runtime.report(error, { operation: 'close' })
   }
 }
 
@@ -98,20 +111,38 @@ function createRuntime(options: ConfigureOptions): Runtime {
     }
   }
   const { ttl, onError = warn, enabled = true, prefix = DEFAULT_PREFIX } = options
-  if (ttl !== undefined && !(typeof ttl === 'number' && Number.isFinite(ttl) && ttl >= 0)) {
-    throw new CachemeError('INVALID_CONFIG', `configure(): ttl must be a number of seconds >= 0, got ${String(ttl)}`)
+  const timeout = options.timeout ?? DEFAULT_TIMEOUT_SECONDS
+  const replayQueueSize = options.replayQueueSize ?? DEFAULT_REPLAY_QUEUE_SIZE
+  const maxValueBytes = options.maxValueBytes ?? 0
+  const fail = (problem: string): never => {
+    throw new CachemeError('INVALID_CONFIG', `configure(): ${problem}`)
   }
-  if (typeof onError !== 'function') {
-    throw new CachemeError('INVALID_CONFIG', 'configure(): onError must be a function')
-  }
-  if (typeof enabled !== 'boolean') {
-    throw new CachemeError('INVALID_CONFIG', 'configure(): enabled must be a boolean')
-  }
+  if (ttl !== undefined && !isNonNegative(ttl)) fail(`ttl must be a number of seconds >= 0, got ${String(ttl)}`)
+  if (!isNonNegative(timeout) || timeout === 0) fail(`timeout must be a number of seconds > 0, got ${String(timeout)}`)
+  if (!Number.isInteger(replayQueueSize) || replayQueueSize < 1) fail(`replayQueueSize must be a whole number >= 1, got ${String(replayQueueSize)}`)
+  if (!Number.isInteger(maxValueBytes) || maxValueBytes < 0) fail(`maxValueBytes must be a whole number of bytes >= 0, got ${String(maxValueBytes)}`)
+  if (typeof onError !== 'function') fail('onError must be a function')
+  if (typeof enabled !== 'boolean') fail('enabled must be a boolean')
   const layout = new KeyLayout(prefix)
-  return { store: createStore(options, layout), layout, enabled, ttlMs: Math.round((ttl ?? 0) * 1000), onError }
+  // A handler that throws must not break the caller; a skipped store was reported when it failed.
+  const report: ErrorHandler = (error, context) => {
+    if (error === UNAVAILABLE) return
+    cachemeEvents.emit('fault', error, context)
+    try {
+      onError(error, context)
+    } catch {
+      // the handler's own failure has nowhere better to go
+    }
+  }
+  const store = createStore(options, layout, { timeoutMs: Math.round(timeout * 1000), replayLimit: replayQueueSize, report })
+  return { store, layout, enabled, ttlMs: Math.round((ttl ?? 0) * 1000), report, maxValueBytes, flights: new SingleFlight() }
 }
 
-function createStore(options: ConfigureOptions, layout: KeyLayout): Store {
+function isNonNegative(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0
+}
+
+function createStore(options: ConfigureOptions, layout: KeyLayout, failOpen: ConstructorParameters<typeof FailOpenStore>[1]): Store {
   const { redis, store } = options
   if (store !== undefined && store !== 'memory' && store !== 'redis') {
     throw new CachemeError('INVALID_CONFIG', `configure(): store must be 'memory' or 'redis', got ${JSON.stringify(store)}`)
@@ -121,10 +152,28 @@ function createStore(options: ConfigureOptions, layout: KeyLayout): Store {
     return new MemoryStore(layout)
   }
   if (redis === undefined) throw new CachemeError('INVALID_CONFIG', "configure(): store 'redis' needs the redis option")
-  if (redis instanceof Redis || redis instanceof Cluster || isRedisClient(redis)) return new RedisStore(redis, layout)
-  if (typeof redis === 'string') return new RedisStore(new Redis(redis), layout, true)
-  if (typeof redis === 'object' && redis !== null) return new RedisStore(new Redis(redis), layout, true)
+  const remote = (client: Redis | Cluster, owned: boolean) => {
+    warnOnUnsafeEviction(client)
+    return new FailOpenStore(new RedisStore(client, layout, owned), failOpen)
+  }
+  if (redis instanceof Redis || redis instanceof Cluster || isRedisClient(redis)) return remote(redis, false)
+  if (typeof redis === 'string') return remote(quiet(new Redis(redis)), true)
+  if (typeof redis === 'object' && redis !== null) return remote(quiet(new Redis(redis)), true)
   throw new CachemeError('INVALID_CONFIG', `configure(): redis must be an ioredis client, a URL or options, got ${typeof redis}`)
+}
+
+const checkedClients = new WeakSet<object>()
+
+/** Once per client, in the background: an eviction policy that drops sets loses invalidations. */
+function warnOnUnsafeEviction(client: Redis | Cluster): void {
+  if (checkedClients.has(client)) return
+  checkedClients.add(client)
+  void checkEvictionPolicy(client, message => console.warn(message))
+}
+
+/** Connection errors surface as failed commands, which are reported; ioredis need not print them too. */
+function quiet(client: Redis): Redis {
+  return client.on('error', () => {})
 }
 
 /** A client from another copy of ioredis fails `instanceof`; recognise it by its shape. */

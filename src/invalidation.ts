@@ -11,6 +11,17 @@ export type InvalidateTarget =
 
 const TARGETS = ['key', 'invalidKey', 'tag', 'pattern'] as const
 
+let issued = 0
+
+/**
+ * How many invalidations this process has issued. A computation shared by concurrent misses
+ * compares it before and after, so that a caller never receives a value computed before a change
+ * it could have seen, even when the store cannot tell (it is down).
+ */
+export function localInvalidations(): number {
+  return issued
+}
+
 /**
  * Deletes cached entries by hand: one `key`, every entry depending on an `invalidKey`, a `tag`'s
  * entries, or the entries whose keys match a Redis glob `pattern` inside the prefix.
@@ -20,6 +31,7 @@ export async function invalidate(target: InvalidateTarget): Promise<number> {
   const [kind, value] = chosen(target)
   const { store, layout, enabled } = runtime()
   if (!enabled) return 0
+  issued++
   switch (kind) {
     case 'key': return store.deleteEntries([layout.entry(value, 'invalidate({ key })')])
     case 'invalidKey': return store.invalidateSets([layout.invalidSet(value)])
@@ -36,6 +48,7 @@ export async function invalidateDependencies(invalidKeys: Iterable<string>): Pro
   const { store, layout, enabled } = runtime()
   const keys = [...new Set(invalidKeys)]
   if (!enabled || keys.length === 0) return
+  issued++
   try {
     await store.invalidateSets(keys.map(key => layout.invalidSet(key)))
   } catch (error) {

@@ -100,6 +100,11 @@ export class KeyLayout {
     return escapeGlob(this.prefix) + userPattern
   }
 
+  /** Dependency and tag sets: the sets whose members name entries. */
+  isIndexSet(name: string): boolean {
+    return name.startsWith(this.prefix) && (name.endsWith(INVALID_SUFFIX) || name.startsWith(this.tagSet('')))
+  }
+
   /** Keys a pattern invalidation must never delete: cacheme's own bookkeeping and dependency sets. */
   isEntryName(name: string): boolean {
     return name.startsWith(this.prefix) && !name.startsWith(this.prefix + RESERVED) && !name.endsWith(INVALID_SUFFIX)

@@ -1,9 +1,11 @@
 import { decode, encode } from './codec'
-import { report, runtime, type Runtime } from './config'
+import { runtime, type Runtime } from './config'
 import { containerFactory, type Container } from './container'
 import { CachemeError } from './errors'
 import type { EntryRef } from './keys'
 import type { CachemeOptions, InvalidKeys } from './options'
+import { localInvalidations } from './invalidation'
+import { type Computation } from './single-flight'
 import { GUARD_TTL_MS } from './store/store'
 import { tagNamed } from './tags'
 
@@ -55,14 +57,14 @@ export class Memoized {
 
     const key = this.#keyOf(c)
     const entry = current.layout.entry(key, this.#owner)
-    const seq = await this.#read(current, key, entry, c)
-    if (seq.hit) return seq.value
+    const read = await this.#read(current, key, entry, c)
+    if (read.hit) return read.value
 
-    this.#options.miss?.(key, c)
-    const started = Date.now()
-    const result = await this.#fn.apply(self, args)
-    if (seq.seq !== undefined) await this.#write(current, c, key, entry, result, seq.seq, started)
-    return result
+    const compute = () => this.#compute(current, self, args, c, key, entry, read.seq)
+    const flight = current.flights.run(entry.full, compute)
+    const shared = await flight.computation
+    // A computation joined late may have read rows that changed before this call began.
+    return flight.joined && shared.stale ? (await compute()).result : shared.result
   }
 
   async #read(current: Runtime, key: string, entry: EntryRef, c: Container): Promise<{ hit: true; value: unknown } | { hit: false; seq: number | undefined }> {
@@ -74,26 +76,39 @@ export class Memoized {
       return { hit: true, value: result }
     } catch (error) {
       // Without the sequence nothing can be written safely: compute and return uncached.
-      report(error, { operation: 'read', key, method: this.#owner })
+      current.report(error, { operation: 'read', key, method: this.#owner })
       return { hit: false, seq: undefined }
     }
   }
 
-  async #write(current: Runtime, c: Container, key: string, entry: EntryRef, result: unknown, seq: number, started: number): Promise<void> {
+  /** Computes, then stores unless the sequence is unknown; stale when its inputs changed meanwhile. */
+  async #compute(current: Runtime, self: unknown, args: unknown[], c: Container, key: string, entry: EntryRef, seq: number | undefined): Promise<Computation> {
+    this.#options.miss?.(key, c)
+    const invalidationsBefore = localInvalidations()
+    const started = Date.now()
+    const result = await this.#fn.apply(self, args)
+    const written = seq === undefined ? 'skipped' : await this.#write(current, c, key, entry, result, seq, started)
+    return { result, stale: written === 'refused' || localInvalidations() !== invalidationsBefore }
+  }
+
+  async #write(current: Runtime, c: Container, key: string, entry: EntryRef, result: unknown, seq: number, started: number): Promise<'stored' | 'refused' | 'skipped'> {
     c.result = c.cachemeResult = result
     const dependencies = this.#dependenciesOf(c)
+    const context = { operation: 'write', key, method: this.#owner } as const
     let value: string
     try {
       value = encode(result)
     } catch (error) {
-      report(new CachemeError('UNSERIALIZABLE_RESULT', `${this.#owner}: the result for key ${JSON.stringify(key)} cannot be cached: ${(error as Error).message}`, { cause: error }),
-        { operation: 'write', key, method: this.#owner })
-      return
+      current.report(new CachemeError('UNSERIALIZABLE_RESULT', `${this.#owner}: the result for key ${JSON.stringify(key)} cannot be cached: ${(error as Error).message}`, { cause: error }), context)
+      return 'skipped'
+    }
+    if (current.maxValueBytes > 0 && Buffer.byteLength(value) > current.maxValueBytes) {
+      current.report(new CachemeError('VALUE_TOO_LARGE', `${this.#owner}: the result for key ${JSON.stringify(key)} is ${Buffer.byteLength(value)} bytes, over maxValueBytes ${current.maxValueBytes}`), context)
+      return 'skipped'
     }
     if (Date.now() - started >= GUARD_TTL_MS) {
-      report(new CachemeError('COMPUTE_TOO_SLOW', `${this.#owner}: computing ${JSON.stringify(key)} took longer than ${GUARD_TTL_MS / 1000} s, so it was not cached`),
-        { operation: 'write', key, method: this.#owner })
-      return
+      current.report(new CachemeError('COMPUTE_TOO_SLOW', `${this.#owner}: computing ${JSON.stringify(key)} took longer than ${GUARD_TTL_MS / 1000} s, so it was not cached`), context)
+      return 'skipped'
     }
     const { layout, store } = current
     const sets = dependencies.map(dependency => layout.invalidSet(dependency, this.#owner))
@@ -101,9 +116,10 @@ export class Memoized {
     const ttl = this.#options.ttl
     const ttlMs = ttl === undefined ? current.ttlMs : Math.round(ttl * 1000)
     try {
-      await store.write({ entry, value, ttlMs, sets, seq })
+      return (await store.write({ entry, value, ttlMs, sets, seq })) ? 'stored' : 'refused'
     } catch (error) {
-      report(error, { operation: 'write', key, method: this.#owner })
+      current.report(error, context)
+      return 'skipped'
     }
   }
 

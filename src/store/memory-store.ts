@@ -1,7 +1,10 @@
 import { CachemeError } from '../errors'
 import type { EntryRef, KeyLayout } from '../keys'
 import { globToRegExp } from './glob'
-import { GUARD_TTL_MS, guardsOf, type ReadResult, type Store, type WriteRequest } from './store'
+import {
+  GUARD_TTL_MS, LAZY_PRUNE_MIN_SIZE, LAZY_PRUNE_SAMPLE, gcBatchSize, guardsOf,
+  type GcOptions, type GcReport, type ReadResult, type Store, type WriteRequest,
+} from './store'
 
 /** A value that never expires. */
 const NEVER = Infinity
@@ -49,7 +52,7 @@ export class MemoryStore implements Store {
     if (!(interval > 0) || !Number.isFinite(interval)) {
       throw new CachemeError('INVALID_CONFIG', `sweepIntervalMs must be a positive number of milliseconds, got ${interval}`)
     }
-    this.#sweeper = setInterval(() => this.#sweep(), interval)
+    this.#sweeper = setInterval(() => this.#purge(Date.now()), interval)
     // The sweep is housekeeping: it must not keep the process alive.
     this.#sweeper.unref()
   }
@@ -77,9 +80,13 @@ export class MemoryStore implements Store {
     if (entry.field === undefined) {
       this.#keys.set(entry.key, { kind: 'string', value, expiresAt })
     } else {
+      this.#pruneSample(entry.key, 'hash', now)
       this.#container(entry.key, 'hash', expiresAt, now).fields.set(entry.field, { value, expiresAt })
     }
-    for (const set of sets) this.#container(set, 'set', expiresAt, now).members.add(entry.full)
+    for (const set of sets) {
+      this.#pruneSample(set, 'set', now)
+      this.#container(set, 'set', expiresAt, now).members.add(entry.full)
+    }
     return true
   }
 
@@ -129,11 +136,17 @@ export class MemoryStore implements Store {
     if (!slot) return []
     const alive: string[] = []
     for (const member of slot.members) {
-      if (this.#value(this.layout.entryOfMember(member), now) === undefined) slot.members.delete(member)
-      else alive.push(member)
+      if (this.#isLive(member, now)) alive.push(member)
+      else slot.members.delete(member)
     }
     if (slot.members.size === 0) this.#keys.delete(set)
     return alive
+  }
+
+  async gc(options?: GcOptions): Promise<GcReport> {
+    // One synchronous pass, so the batch size has nothing to bound here; it is still checked.
+    gcBatchSize(options)
+    return this.#purge(Date.now())
   }
 
   async close(): Promise<void> {
@@ -204,27 +217,77 @@ export class MemoryStore implements Store {
     for (const guard of guards) this.#keys.set(guard, { kind: 'string', value: String(seq), expiresAt })
   }
 
-  /** Purges expired keys and hash fields, then set members whose entries are gone. */
-  #sweep(): void {
-    const now = Date.now()
+  /**
+   * Purges expired keys and hash fields, then set members whose entries are gone: the periodic
+   * sweep and gc(). Keys past their expiry are not counted, as Redis expires those by itself.
+   */
+  #purge(now: number): GcReport {
+    let sets = 0
+    let membersRemoved = 0
+    let fieldsRemoved = 0
     for (const [key, slot] of this.#keys) {
       if (slot.expiresAt <= now) {
         this.#keys.delete(key)
       } else if (slot.kind === 'hash') {
-        for (const [field, { expiresAt }] of slot.fields) if (expiresAt <= now) this.#deleteField(key, slot, field)
+        for (const [field, { expiresAt }] of slot.fields) {
+          if (expiresAt > now) continue
+          this.#deleteField(key, slot, field)
+          fieldsRemoved++
+        }
       }
     }
     for (const [key, slot] of this.#keys) {
       if (slot.kind !== 'set') continue
-      for (const member of slot.members) if (!this.#holds(member)) slot.members.delete(member)
+      sets++
+      for (const member of slot.members) {
+        if (this.#isLive(member, now)) continue
+        slot.members.delete(member)
+        membersRemoved++
+      }
+      if (slot.members.size === 0) this.#keys.delete(key)
+    }
+    return { sets, membersRemoved, fieldsRemoved }
+  }
+
+  /**
+   * Lazy pruning before a write adds to a container (LAZY_PRUNE_SAMPLE): checks the members checked
+   * least recently and drops the dead ones. Sets and Maps iterate in insertion order, so moving a
+   * live member to the back makes the checks go round the container.
+   */
+  #pruneSample(key: string, kind: 'hash' | 'set', now: number): void {
+    const slot = this.#slot(key, kind, now)
+    if (!slot || (slot.kind === 'hash' ? slot.fields.size : slot.members.size) < LAZY_PRUNE_MIN_SIZE) return
+    if (slot.kind === 'hash') {
+      for (const [name, field] of first(slot.fields, LAZY_PRUNE_SAMPLE)) {
+        slot.fields.delete(name)
+        if (field.expiresAt > now) slot.fields.set(name, field)
+      }
+      if (slot.fields.size === 0) this.#keys.delete(key)
+    } else {
+      for (const member of first(slot.members, LAZY_PRUNE_SAMPLE)) {
+        slot.members.delete(member)
+        if (this.#isLive(member, now)) slot.members.add(member)
+      }
       if (slot.members.size === 0) this.#keys.delete(key)
     }
   }
 
-  /** Whether a member's entry is stored; only valid right after the first sweep pass. */
-  #holds(member: string): boolean {
+  /** Whether the entry a set member names is stored and unexpired; a name holding the other kind does not store it. */
+  #isLive(member: string, now: number): boolean {
     const { key, field } = this.layout.entryOfMember(member)
     const slot = this.#keys.get(key)
-    return field === undefined ? slot?.kind === 'string' : slot?.kind === 'hash' && slot.fields.has(field)
+    if (!slot || slot.expiresAt <= now) return false
+    if (field === undefined) return slot.kind === 'string'
+    return slot.kind === 'hash' && (slot.fields.get(field)?.expiresAt ?? 0) > now
   }
+}
+
+/** The first `count` items, taken before the caller changes the collection. */
+function first<T>(items: Iterable<T>, count: number): T[] {
+  const taken: T[] = []
+  for (const item of items) {
+    if (taken.length === count) break
+    taken.push(item)
+  }
+  return taken
 }

@@ -3,7 +3,10 @@ import { join } from 'node:path'
 import type { Cluster, Redis } from 'ioredis'
 import type { EntryRef, KeyLayout } from '../keys'
 import { open, seal } from './envelope'
-import { GUARD_TTL_MS, guardsOf, type ReadResult, type Store, type WriteRequest } from './store'
+import {
+  GUARD_TTL_MS, LAZY_PRUNE_MIN_SIZE, LAZY_PRUNE_SAMPLE, gcBatchSize, guardsOf,
+  type GcOptions, type GcReport, type ReadResult, type Store, type WriteRequest,
+} from './store'
 
 /** Members removed per script call: large sets are emptied in steps so Redis keeps serving others. */
 const POP_BATCH = 500
@@ -18,21 +21,32 @@ interface ScriptCommands {
   cachemeRaiseGuards(numberOfKeys: number, ...args: (string | number)[]): Promise<number>
   cachemePopSets(numberOfKeys: number, ...args: (string | number)[]): Promise<[number, number]>
   cachemeLiveMembers(set: string, now: number): Promise<string[]>
+  /** One SSCAN / HSCAN page of gc: resolves to [next cursor, members or fields removed]. */
+  cachemePruneSet(set: string, now: number, cursor: string, count: number): Promise<[string, number]>
+  cachemePruneHash(hash: string, now: number, cursor: string, count: number): Promise<[string, number]>
 }
 
-const SCRIPTS: Record<keyof ScriptCommands, { file: string; numberOfKeys?: number }> = {
+/** The rule telling live entries from dead ones, shared by the scripts that prune. */
+const LIVENESS = 'liveness.lua'
+
+const SCRIPTS: Record<keyof ScriptCommands, { file: string; numberOfKeys?: number; uses?: string }> = {
   cachemeRead: { file: 'read.lua', numberOfKeys: 2 },
-  cachemeWrite: { file: 'write.lua' },
+  cachemeWrite: { file: 'write.lua', uses: LIVENESS },
   cachemeRaiseGuards: { file: 'raise-guards.lua' },
   cachemePopSets: { file: 'pop-sets.lua' },
-  cachemeLiveMembers: { file: 'live-members.lua', numberOfKeys: 1 },
+  cachemeLiveMembers: { file: 'live-members.lua', numberOfKeys: 1, uses: LIVENESS },
+  cachemePruneSet: { file: 'prune-set.lua', numberOfKeys: 1, uses: LIVENESS },
+  cachemePruneHash: { file: 'prune-hash.lua', numberOfKeys: 1, uses: LIVENESS },
 }
+
+const readScript = (file: string) => readFileSync(join(__dirname, 'scripts', file), 'utf8')
 
 function defineScripts(client: Client): Client & ScriptCommands {
   const target = client as Client & Partial<ScriptCommands>
-  for (const [name, { file, numberOfKeys }] of Object.entries(SCRIPTS)) {
+  for (const [name, { file, numberOfKeys, uses }] of Object.entries(SCRIPTS)) {
     if (typeof (target as unknown as Record<string, unknown>)[name] === 'function') continue
-    const lua = readFileSync(join(__dirname, 'scripts', file), 'utf8')
+    // A library is prepended: Redis scripts cannot load one another.
+    const lua = (uses ? readScript(uses) : '') + readScript(file)
     client.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys })
   }
   return target as Client & ScriptCommands
@@ -60,10 +74,12 @@ export class RedisStore implements Store {
 
   async write({ entry, value, ttlMs, sets, seq }: WriteRequest): Promise<boolean> {
     const guards = guardsOf(this.layout, entry, sets)
+    const now = Date.now()
     const written = await this.#client.cachemeWrite(
       1 + sets.length + guards.length,
       entry.key, ...sets, ...guards,
-      entry.field ?? '', seal(value, ttlMs), ttlMs, seq, sets.length, entry.full,
+      entry.field ?? '', seal(value, ttlMs, now), ttlMs, seq, sets.length, entry.full,
+      now, LAZY_PRUNE_SAMPLE, LAZY_PRUNE_MIN_SIZE,
     )
     return written === 1
   }
@@ -115,8 +131,53 @@ export class RedisStore implements Store {
     return this.#client.cachemeLiveMembers(set, Date.now())
   }
 
+  async gc(options?: GcOptions): Promise<GcReport> {
+    const batch = gcBatchSize(options)
+    let sets = 0
+    let membersRemoved = 0
+    let fieldsRemoved = 0
+    for await (const names of this.#scan('set', batch)) {
+      const indexSets = names.filter(name => this.layout.isIndexSet(name))
+      sets += indexSets.length
+      membersRemoved += await this.#pruneAll(indexSets, (set, cursor) => this.#client.cachemePruneSet(set, Date.now(), cursor, batch))
+    }
+    for await (const names of this.#scan('hash', batch)) {
+      const hashes = names.filter(name => this.layout.isEntryName(name))
+      fieldsRemoved += await this.#pruneAll(hashes, (hash, cursor) => this.#client.cachemePruneHash(hash, Date.now(), cursor, batch))
+    }
+    return { sets, membersRemoved, fieldsRemoved }
+  }
+
   async close(): Promise<void> {
     if (this.#owned) await this.#client.quit()
+  }
+
+  /** The names of one type under the prefix, a SCAN page at a time. */
+  async *#scan(type: 'set' | 'hash', count: number): AsyncGenerator<string[]> {
+    const match = this.layout.pattern('*')
+    let cursor = '0'
+    do {
+      const [next, names] = await (this.#client as Redis).scan(cursor, 'MATCH', match, 'COUNT', count, 'TYPE', type)
+      cursor = next
+      if (names.length > 0) yield names
+    } while (cursor !== '0')
+  }
+
+  /**
+   * Runs a prune step on every key, then again on those whose scan cursor has not come back to 0:
+   * a big set or hash takes several short script calls instead of one long one.
+   */
+  async #pruneAll(keys: string[], step: (key: string, cursor: string) => Promise<[string, number]>): Promise<number> {
+    let removed = 0
+    let pending = keys.map(key => ({ key, cursor: '0' }))
+    while (pending.length > 0) {
+      const results = await Promise.all(pending.map(({ key, cursor }) => step(key, cursor)))
+      pending = pending
+        .map(({ key }, i) => ({ key, cursor: results[i][0] }))
+        .filter(({ cursor }) => cursor !== '0')
+      removed += results.reduce((sum, [, count]) => sum + Number(count), 0)
+    }
+    return removed
   }
 
   #raise(guards: string[]): Promise<number> {

@@ -1,3 +1,4 @@
+import { CachemeError } from '../errors'
 import type { EntryRef, KeyLayout } from '../keys'
 
 /**
@@ -6,6 +7,40 @@ import type { EntryRef, KeyLayout } from '../keys'
  * store could no longer tell whether its inputs changed meanwhile.
  */
 export const GUARD_TTL_MS = 5 * 60_000
+
+/**
+ * Lazy pruning: every write checks this many members of each set and hash it adds to, and removes
+ * the dead ones (expired or deleted entries). Each write adds at most one member, and a check finds
+ * a dead one in proportion to the dead share, so that share settles at or below 1/3: a container
+ * that is written to holds at most about 1.5 times its live members. Checking on every write, not
+ * every Nth, is what gives the bound (every Nth would allow a dead share of N/3). Containers nobody
+ * writes to any more are left to their expiry and to gc().
+ */
+export const LAZY_PRUNE_SAMPLE = 3
+
+/**
+ * Containers smaller than this are not checked: they cannot hold many dead members anyway, and most
+ * dependency sets (one row's) are this small, so their writes pay one size lookup, not four.
+ */
+export const LAZY_PRUNE_MIN_SIZE = 8
+
+/** Small enough that no single step of gc() blocks Redis for long. */
+const DEFAULT_GC_BATCH = 500
+
+export interface GcOptions {
+  /** Keys per SCAN step and set members or hash fields examined per script call. Default 500. */
+  readonly batchSize?: number
+}
+
+/** What one gc() pass did. */
+export interface GcReport {
+  /** Dependency and tag sets examined. */
+  readonly sets: number
+  /** Set members removed because their entries were gone or expired. */
+  readonly membersRemoved: number
+  /** Hash fields removed because they were past their deadline. */
+  readonly fieldsRemoved: number
+}
 
 export interface ReadResult {
   /** The stored payload, or undefined on a miss (absent or expired). */
@@ -47,6 +82,12 @@ export interface Store {
   deleteMatching(pattern: string): Promise<number>
   /** The members of a set whose entries are still stored; dead members are pruned. */
   liveMembers(set: string): Promise<string[]>
+  /**
+   * Walks every dependency and tag set and every hash under the prefix: removes members whose
+   * entries are gone or expired, deletes hash fields past their deadline, and so sets and hashes
+   * left empty. Safe while the cache is in use; works in bounded steps.
+   */
+  gc(options?: GcOptions): Promise<GcReport>
   /** Releases what the store opened (not a client the application passed in). */
   close(): Promise<void>
 }
@@ -54,4 +95,13 @@ export interface Store {
 /** The generation keys a write must check: the whole prefix, the entry itself and each of its sets. */
 export function guardsOf(layout: KeyLayout, entry: EntryRef, sets: readonly string[]): string[] {
   return [layout.everythingGen, layout.gen(entry.full), ...sets.map(set => layout.gen(set))]
+}
+
+/** The batch size gc() asked for, checked. */
+export function gcBatchSize(options: GcOptions = {}): number {
+  const { batchSize = DEFAULT_GC_BATCH } = options
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+    throw new CachemeError('INVALID_OPTIONS', `gc(): batchSize must be a positive integer, got ${String(batchSize)}`)
+  }
+  return batchSize
 }

@@ -1,6 +1,7 @@
 import { expect } from 'chai'
+import { CachemeError } from '../../src/errors'
 import { KeyLayout, type EntryRef } from '../../src/keys'
-import type { Store } from '../../src/store/store'
+import { LAZY_PRUNE_MIN_SIZE, LAZY_PRUNE_SAMPLE, type Store } from '../../src/store/store'
 
 const SHORT_TTL_MS = 150
 const PAST_SHORT_TTL_MS = 250
@@ -8,6 +9,8 @@ const PAST_SHORT_TTL_MS = 250
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
 const randomId = () => Math.random().toString(36).slice(2, 10)
+
+const range = (count: number) => Array.from({ length: count }, (_, i) => i)
 
 interface PutOptions {
   ttlMs?: number
@@ -368,6 +371,115 @@ export function storeConformance(
 
       it('returns nothing for a set that does not exist', async () => {
         expect(await store.liveMembers(dep('nothing'))).to.deep.equal([])
+      })
+    })
+
+    describe('gc', () => {
+      const nothingLeft = (sets: number) => ({ sets, membersRemoved: 0, fieldsRemoved: 0 })
+
+      it('removes members of expired and deleted entries from dependency and tag sets, keeping live ones', async () => {
+        const [set, tag] = [dep('User:1'), layout.tagSet('books')]
+        await put('Kept', 'v', { sets: [set, tag] })
+        await put('Hash>kept', 'v', { sets: [set] })
+        await put('Expired', 'v', { ttlMs: SHORT_TTL_MS, sets: [set, tag] })
+        await put('Hash>expired', 'v', { ttlMs: SHORT_TTL_MS, sets: [set] })
+        await put('Deleted', 'v', { sets: [set, tag] })
+        await store.deleteEntries([entry('Deleted')])
+        await sleep(PAST_SHORT_TTL_MS)
+
+        // Hash>expired lingers in its hash, which Hash>kept keeps alive.
+        expect(await store.gc()).to.deep.equal({ sets: 2, membersRemoved: 5, fieldsRemoved: 1 })
+        expect(await store.gc()).to.deep.equal(nothingLeft(2))
+        expect(await members(set)).to.deep.equal(fulls('Kept', 'Hash>kept'))
+        expect(await members(tag)).to.deep.equal(fulls('Kept'))
+        expect(await get('Kept')).to.equal('v')
+        expect(await get('Hash>kept')).to.equal('v')
+
+        // Pruned members are forgotten: stored again without the set, invalidating it leaves them.
+        await put('Expired', 'again')
+        await put('Deleted', 'again')
+        expect(await store.invalidateSets([set, tag])).to.equal(2)
+        expect(await get('Expired')).to.equal('again')
+        expect(await get('Deleted')).to.equal('again')
+      })
+
+      it('deletes hash fields past their deadline while live fields of the same hash stay', async () => {
+        await put('Book:1>short', 'v', { ttlMs: SHORT_TTL_MS })
+        await put('Book:1>also-short', 'v', { ttlMs: SHORT_TTL_MS })
+        await put('Book:1>long', 'kept', { ttlMs: 5_000 })
+        await put('Book:1>forever', 'kept')
+        // A hash kept without expiry for a field since deleted: only its expired field is left.
+        await put('Book:2>forever', 'v')
+        await put('Book:2>short', 'v', { ttlMs: SHORT_TTL_MS })
+        await store.deleteEntries([entry('Book:2>forever')])
+        await sleep(PAST_SHORT_TTL_MS)
+
+        expect(await store.gc()).to.deep.equal({ sets: 0, membersRemoved: 0, fieldsRemoved: 3 })
+        expect(await store.gc()).to.deep.equal(nothingLeft(0))
+        expect(await get('Book:1>long')).to.equal('kept')
+        expect(await get('Book:1>forever')).to.equal('kept')
+      })
+
+      it('deletes the sets it empties', async () => {
+        const [emptied, kept] = [dep('emptied'), dep('kept')]
+        await put('Gone', 'v', { sets: [emptied, kept] })
+        await put('Live', 'v', { sets: [kept] })
+        await store.deleteEntries([entry('Gone')])
+
+        expect(await store.gc()).to.deep.equal({ sets: 2, membersRemoved: 2, fieldsRemoved: 0 })
+        expect(await store.gc()).to.deep.equal(nothingLeft(1))
+        expect(await members(kept)).to.deep.equal(fulls('Live'))
+      })
+
+      it('gets through sets and hashes larger than one batch', async () => {
+        const set = dep('large')
+        const count = 60
+        const expiring = Array.from({ length: count }, (_, i) => `Big>f${i}`)
+        const deleted = Array.from({ length: count }, (_, i) => `Own:${i}`)
+        await Promise.all(expiring.map(key => put(key, 'v', { ttlMs: SHORT_TTL_MS, sets: [set] })))
+        await Promise.all(deleted.map(key => put(key, 'v', { sets: [set] })))
+        await put('Big>kept', 'v', { sets: [set] })
+        await store.deleteEntries(deleted.map(key => entry(key)))
+        await sleep(PAST_SHORT_TTL_MS)
+
+        expect(await store.gc({ batchSize: 10 })).to.deep.equal({ sets: 1, membersRemoved: 2 * count, fieldsRemoved: count })
+        expect(await members(set)).to.deep.equal(fulls('Big>kept'))
+        expect(await get('Big>kept')).to.equal('v')
+      })
+
+      it('refuses a batch size that is not a positive integer', async () => {
+        for (const batchSize of [0, -1, 1.5, NaN]) {
+          const error = await store.gc({ batchSize }).then(() => undefined, (caught: unknown) => caught)
+          expect(error, String(batchSize)).to.be.instanceOf(CachemeError).with.property('code', 'INVALID_OPTIONS')
+        }
+      })
+    })
+
+    describe('lazy pruning', () => {
+      it('drops dead members of the sets and hash a write adds to, and leaves the rest to gc', async () => {
+        // Every member dead, so whichever a write checks, it removes as many as it checks.
+        const dead = LAZY_PRUNE_MIN_SIZE
+        const [written, untouched, small] = [dep('written'), dep('untouched'), dep('small')]
+        const sets: [string, string, number][] = [['written', written, dead], ['untouched', untouched, dead], ['small', small, dead - 1]]
+        // Each set and the hash is kept without expiry by a member since deleted, so it outlives the others.
+        for (const [name, set, count] of sets) {
+          await Promise.all(range(count - 1).map(i => put(`Short:${name}:${i}`, 'v', { ttlMs: SHORT_TTL_MS, sets: [set] })))
+          await put(`Deleted:${name}`, 'v', { sets: [set] })
+          await store.deleteEntries([entry(`Deleted:${name}`)])
+        }
+        await Promise.all(range(dead).map(i => put(`Book:1>short${i}`, 'v', { ttlMs: SHORT_TTL_MS })))
+        await put('Book:1>forever', 'v')
+        await store.deleteEntries([entry('Book:1>forever')])
+        await sleep(PAST_SHORT_TTL_MS)
+
+        await put('Book:1>new', 'v', { sets: [written, small] })
+        expect(await store.gc()).to.deep.equal({
+          sets: 3,
+          membersRemoved: (dead - LAZY_PRUNE_SAMPLE) + dead + (dead - 1),
+          fieldsRemoved: dead - LAZY_PRUNE_SAMPLE,
+        })
+        expect(await members(written)).to.deep.equal(fulls('Book:1>new'))
+        expect(await members(small)).to.deep.equal(fulls('Book:1>new'))
       })
     })
   })

@@ -3,7 +3,7 @@ import sinon from 'sinon'
 import { CachemeError } from '../../src/errors'
 import { KeyLayout } from '../../src/keys'
 import { MemoryStore } from '../../src/store/memory-store'
-import { GUARD_TTL_MS } from '../../src/store/store'
+import { GUARD_TTL_MS, LAZY_PRUNE_SAMPLE } from '../../src/store/store'
 import { storeConformance } from './conformance'
 
 storeConformance('MemoryStore', async layout => new MemoryStore(layout))
@@ -43,6 +43,18 @@ describe('MemoryStore', () => {
     await clock.tickAsync(400)
     expect(store.size).to.equal(3) // Forever, Book:2>title and the set's one live member
     expect(await store.liveMembers(set)).to.deep.equal([entry('Forever').full])
+  })
+
+  it('checks the members a write checked least recently, so live ones cannot hide dead ones', async () => {
+    const set = layout.invalidSet('User:1')
+    const keys = (name: string) => Array.from({ length: 2 * LAZY_PRUNE_SAMPLE }, (_, i) => `${name}:${i}`)
+    for (const key of keys('Live')) await put(key, 0, [set])
+    for (const key of keys('Dead')) await put(key, 500, [set])
+    await clock.tickAsync(600)
+
+    // Two writes check the live members at the front, the next two the dead ones behind them.
+    for (const key of keys('New').slice(0, 4)) await put(key, 0, [set])
+    expect(await store.gc()).to.deep.equal({ sets: 1, membersRemoved: 0, fieldsRemoved: 0 })
   })
 
   it('purges guards once they have expired', async () => {

@@ -1,6 +1,8 @@
+#!lua flags=allow-oom
 -- Records an invalidation: increments the sequence and stamps each guard with it, so a write whose
 -- computation began earlier is refused. The sequence starts from the server clock (microseconds)
--- so that it keeps growing if Redis lost it.
+-- so that it keeps growing if Redis lost it. allow-oom (Redis 7): a full Redis under noeviction
+-- must still let invalidations through, or other processes keep serving what they delete.
 -- KEYS[1] sequence counter, KEYS[2 ..] guard keys
 -- ARGV[1] guard time to live in ms
 if redis.call('EXISTS', KEYS[1]) == 0 then

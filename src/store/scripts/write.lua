@@ -4,9 +4,11 @@
 -- KEYS[2 .. 1+n]         sets that must list the entry (n = ARGV[5])
 -- KEYS[2+n .. #KEYS]     guard keys: last invalidation sequence of the prefix, the entry, each set
 -- ARGV[1] hash field or '', ARGV[2] stored value, ARGV[3] ttl in ms (0: none),
--- ARGV[4] sequence read before computing, ARGV[5] n, ARGV[6] the entry's full name (set member)
-local field, value, ttl, seq, n, member =
-  ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+-- ARGV[4] sequence read before computing, ARGV[5] n, ARGV[6] the entry's full name (set member),
+-- ARGV[7] the current time in ms, ARGV[8] how many members of each container to check for dead
+-- ones, ARGV[9] the size below which a container is not checked. Uses liveness.lua.
+local field, value, ttl, seq, n, member = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+local now, sample, min_size = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 
 for i = 2 + n, #KEYS do
   local raised = redis.call('GET', KEYS[i])
@@ -30,6 +32,13 @@ local function outlive(key, existed)
   end
 end
 
+-- Lazy pruning (see LAZY_PRUNE_SAMPLE and LAZY_PRUNE_MIN_SIZE in store.ts): a few random members
+-- of each container this write adds to are checked, and the dead ones removed, before the new
+-- member goes in.
+local function worth_pruning(size)
+  return sample > 0 and size >= min_size
+end
+
 if field == '' then
   if ttl > 0 then
     redis.call('SET', KEYS[1], value, 'PX', ttl)
@@ -37,12 +46,18 @@ if field == '' then
     redis.call('SET', KEYS[1], value)
   end
 else
+  if worth_pruning(redis.call('HLEN', KEYS[1])) then
+    prune_fields(KEYS[1], redis.call('HRANDFIELD', KEYS[1], sample, 'WITHVALUES'), now)
+  end
   local existed = redis.call('EXISTS', KEYS[1]) == 1
   redis.call('HSET', KEYS[1], field, value)
   outlive(KEYS[1], existed)
 end
 
 for i = 2, 1 + n do
+  if worth_pruning(redis.call('SCARD', KEYS[i])) then
+    prune_members(KEYS[i], redis.call('SRANDMEMBER', KEYS[i], sample), now)
+  end
   local existed = redis.call('EXISTS', KEYS[i]) == 1
   redis.call('SADD', KEYS[i], member)
   outlive(KEYS[i], existed)

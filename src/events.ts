@@ -1,0 +1,16 @@
+import { EventEmitter } from 'node:events'
+import type { ErrorContext } from './config'
+
+/** What cacheme announces; listen with `cachemeEvents.on(name, listener)`. */
+export interface CachemeEventMap {
+  /** A store fault, also handed to `onError`. */
+  fault: [error: unknown, context: ErrorContext]
+  /** The circuit breaker opened (Redis is skipped) or closed again. */
+  circuit: [state: 'open' | 'closed']
+  /** Invalidations that could not be delivered were delivered; `pending` are still waiting. */
+  replay: [delivered: number, pending: number]
+  /** The replay queue overflowed: every entry under the prefix will be treated as stale. */
+  overflow: []
+}
+
+export const cachemeEvents = new EventEmitter<CachemeEventMap>()

@@ -1,0 +1,41 @@
+/** An invalidation to deliver to the store: what `Store` offers for emptying and deleting. */
+export type Invalidation =
+  | { readonly kind: 'sets'; readonly sets: readonly string[] }
+  | { readonly kind: 'entries'; readonly entries: readonly import('../keys').EntryRef[] }
+  | { readonly kind: 'pattern'; readonly pattern: string }
+
+/** What the queue falls back to when it overflows: every entry under the prefix is stale. */
+export const EVERYTHING: Invalidation = { kind: 'pattern', pattern: '*' }
+
+/**
+ * Invalidations that could not be delivered, kept in order until the store answers again. It is
+ * bounded: on overflow it forgets them all and keeps one invalidation of the whole prefix instead,
+ * which is safe (everything is recomputed) where dropping one would not be.
+ */
+export class ReplayQueue {
+  #items: Invalidation[] = []
+
+  constructor(private readonly limit: number, private readonly onOverflow: () => void) {}
+
+  get size(): number {
+    return this.#items.length
+  }
+
+  push(invalidation: Invalidation): void {
+    if (this.#items[0] === EVERYTHING) return // already covers it
+    if (this.#items.length >= this.limit) {
+      this.#items = [EVERYTHING]
+      this.onOverflow()
+      return
+    }
+    this.#items.push(invalidation)
+  }
+
+  peek(): Invalidation | undefined {
+    return this.#items[0]
+  }
+
+  shift(): void {
+    this.#items.shift()
+  }
+}

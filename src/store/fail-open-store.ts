@@ -1,0 +1,173 @@
+import type { ErrorContext } from '../config'
+import { CachemeError } from '../errors'
+import { cachemeEvents } from '../events'
+import type { EntryRef } from '../keys'
+import { CircuitBreaker } from '../resilience/circuit-breaker'
+import { ReplayQueue, type Invalidation } from '../resilience/replay-queue'
+import type { GcOptions, GcReport, ReadResult, Store, WriteRequest } from './store'
+
+export interface FailOpenOptions {
+  /** Longest wait for one store operation. */
+  readonly timeoutMs: number
+  /** Undelivered invalidations kept before falling back to invalidating the whole prefix. */
+  readonly replayLimit: number
+  readonly report: (error: unknown, context: ErrorContext) => void
+}
+
+/** Consecutive failures that open the circuit, and how long it stays open before a probe. */
+const FAILURES_TO_OPEN = 2
+const COOLDOWN_MS = 500
+
+/**
+ * Thrown, without being reported again, while the store is skipped: the caller computes uncached.
+ * One instance, since it carries no detail and is thrown on every call during an outage.
+ */
+export const UNAVAILABLE = new CachemeError('STORE_UNAVAILABLE', 'the store is being skipped: it failed, or invalidations are waiting to be delivered')
+
+/**
+ * Wraps a remote store so that callers never hang or fail because of it: every operation is
+ * bounded by a timeout; a circuit breaker skips the store while it is down; an invalidation that
+ * cannot be delivered is queued and replayed in order once the store answers again. While any
+ * invalidation is waiting, this process serves nothing from the cache and stores nothing, since
+ * it cannot tell which entries the waiting invalidations would delete.
+ */
+export class FailOpenStore implements Store {
+  readonly #inner: Store
+  readonly #options: FailOpenOptions
+  readonly #breaker: CircuitBreaker
+  readonly #replay: ReplayQueue
+  #retry: NodeJS.Timeout | undefined
+  #draining: Promise<void> | undefined
+
+  constructor(inner: Store, options: FailOpenOptions) {
+    this.#inner = inner
+    this.#options = options
+    this.#breaker = new CircuitBreaker(FAILURES_TO_OPEN, COOLDOWN_MS, state => cachemeEvents.emit('circuit', state))
+    this.#replay = new ReplayQueue(options.replayLimit, () => cachemeEvents.emit('overflow'))
+  }
+
+  get layout() {
+    return this.#inner.layout
+  }
+
+  /** Invalidations waiting for the store to come back. */
+  get pendingInvalidations(): number {
+    return this.#replay.size
+  }
+
+  async read(entry: EntryRef): Promise<ReadResult> {
+    if (this.#replay.size > 0 || !this.#breaker.allows()) throw UNAVAILABLE
+    return this.#bounded(() => this.#inner.read(entry))
+  }
+
+  async write(request: WriteRequest): Promise<boolean> {
+    if (this.#replay.size > 0 || !this.#breaker.allows()) throw UNAVAILABLE
+    return this.#bounded(() => this.#inner.write(request))
+  }
+
+  invalidateSets(sets: readonly string[]): Promise<number> {
+    return this.#invalidate({ kind: 'sets', sets })
+  }
+
+  deleteEntries(entries: readonly EntryRef[]): Promise<number> {
+    return this.#invalidate({ kind: 'entries', entries })
+  }
+
+  deleteMatching(pattern: string): Promise<number> {
+    return this.#invalidate({ kind: 'pattern', pattern })
+  }
+
+  async liveMembers(set: string): Promise<string[]> {
+    if (!this.#breaker.allows()) throw UNAVAILABLE
+    return this.#bounded(() => this.#inner.liveMembers(set))
+  }
+
+  /** Housekeeping takes its time: bounded per step by the inner store, not by the call timeout. */
+  async gc(options?: GcOptions): Promise<GcReport> {
+    if (this.#breaker.isOpen) throw UNAVAILABLE
+    return this.#inner.gc(options)
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.#retry)
+    this.#retry = undefined
+    await this.#inner.close()
+  }
+
+  /** Delivers now when nothing is waiting and the store is reachable; else queues, reports, and returns 0. */
+  async #invalidate(invalidation: Invalidation): Promise<number> {
+    if (this.#replay.size === 0 && this.#breaker.allows()) {
+      try {
+        return await this.#bounded(() => this.#deliver(invalidation))
+      } catch (error) {
+        this.#options.report(error, { operation: 'invalidate', key: describe(invalidation) })
+      }
+    }
+    this.#replay.push(invalidation)
+    this.#scheduleReplay()
+    return 0
+  }
+
+  #deliver(invalidation: Invalidation): Promise<number> {
+    switch (invalidation.kind) {
+      case 'sets': return this.#inner.invalidateSets(invalidation.sets)
+      case 'entries': return this.#inner.deleteEntries(invalidation.entries)
+      case 'pattern': return this.#inner.deleteMatching(invalidation.pattern)
+    }
+  }
+
+  #scheduleReplay(): void {
+    if (this.#retry !== undefined || this.#draining !== undefined) return
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined
+      this.#draining = this.#drain().finally(() => (this.#draining = undefined))
+    }, COOLDOWN_MS)
+    this.#retry.unref()
+  }
+
+  /** Delivers waiting invalidations in order, stopping at the first that still fails. */
+  async #drain(): Promise<void> {
+    let delivered = 0
+    for (let next = this.#replay.peek(); next !== undefined; next = this.#replay.peek()) {
+      if (!this.#breaker.allows()) break
+      try {
+        await this.#bounded(() => this.#deliver(next!))
+      } catch {
+        break
+      }
+      this.#replay.shift()
+      delivered++
+    }
+    if (delivered > 0) cachemeEvents.emit('replay', delivered, this.#replay.size)
+    if (this.#replay.size > 0) {
+      this.#draining = undefined
+      this.#scheduleReplay()
+    }
+  }
+
+  /** Runs one store operation within the timeout, telling the breaker how it went. */
+  async #bounded<T>(operation: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new CachemeError('STORE_TIMEOUT', `the store did not answer within ${this.#options.timeoutMs} ms`)), this.#options.timeoutMs)
+    })
+    try {
+      const result = await Promise.race([operation(), timeout])
+      this.#breaker.succeeded()
+      return result
+    } catch (error) {
+      this.#breaker.failed()
+      throw error
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}
+
+function describe(invalidation: Invalidation): string | readonly string[] {
+  switch (invalidation.kind) {
+    case 'sets': return invalidation.sets
+    case 'entries': return invalidation.entries.map(entry => entry.full)
+    case 'pattern': return invalidation.pattern
+  }
+}

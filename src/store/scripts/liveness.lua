@@ -1,0 +1,50 @@
+-- Library, not a command: prepended to the scripts that tell live entries from dead ones (see
+-- SCRIPTS in redis-store.ts), so the rule is written once and each script stays one EVALSHA.
+-- A stored value is '<expires at, ms; 0 for never>|<payload>' (envelope.ts): Redis 7.0 has no
+-- expiry per hash field, so a field past its deadline is dead though still stored.
+
+local function is_live_value(value, now)
+  -- pcall results: a type clash (WRONGTYPE) comes back as a table, a missing value as false.
+  if type(value) ~= 'string' then
+    return false
+  end
+  local bar = string.find(value, '|', 1, true)
+  local expires = bar and tonumber(string.sub(value, 1, bar - 1))
+  return expires ~= nil and (expires == 0 or expires > now)
+end
+
+-- A set member names an entry: '<key>' or '<hash>><field>' (the prefix holds no '>').
+-- pcall: a name now holding the other kind (string vs hash) does not store this entry.
+local function is_live_member(member, now)
+  local at = string.find(member, '>', 1, true)
+  if at then
+    return is_live_value(redis.pcall('HGET', string.sub(member, 1, at - 1), string.sub(member, at + 1)), now)
+  end
+  return is_live_value(redis.pcall('GET', member), now)
+end
+
+-- Removes from `set` those of `members` whose entries are dead; returns the count and the live ones.
+local function prune_members(set, members, now)
+  local removed, alive = 0, {}
+  for _, member in ipairs(members) do
+    if is_live_member(member, now) then
+      alive[#alive + 1] = member
+    else
+      removed = removed + redis.call('SREM', set, member)
+    end
+  end
+  return removed, alive
+end
+
+-- Removes from `hash` the fields, given as a flat field/value list (HSCAN, HRANDFIELD WITHVALUES),
+-- whose values are past their deadline; returns how many.
+local function prune_fields(hash, field_values, now)
+  local removed = 0
+  for i = 1, #field_values, 2 do
+    if not is_live_value(field_values[i + 1], now) then
+      removed = removed + redis.call('HDEL', hash, field_values[i])
+    end
+  end
+  return removed
+end
+

@@ -1,0 +1,24 @@
+import type { Store } from '../../src/store/store'
+
+/**
+ * Makes every write claim that its computation began after every invalidation, so the store's
+ * stale-write guard never refuses one. Only the control run uses it, to show that the workload
+ * does produce stale write-backs and that the guard is what stops them; the product deliberately
+ * has no switch for this, so the test wraps the store the configuration holds.
+ */
+export function disableStaleWriteGuard(store: Store): void {
+  const write = store.write.bind(store)
+  store.write = request => write({ ...request, seq: Number.MAX_SAFE_INTEGER })
+}
+
+/** Counts the writes the guard refused: how often the workload hit the race it exists for. */
+export function countRefusedWrites(store: Store): { readonly refused: number } {
+  const counter = { refused: 0 }
+  const write = store.write.bind(store)
+  store.write = async request => {
+    const stored = await write(request)
+    if (!stored) counter.refused++
+    return stored
+  }
+  return counter
+}
