@@ -1,13 +1,17 @@
 import { report, runtime } from './config'
 import { CachemeError } from './errors'
-import { tagNamed } from './tags'
+import type { InvalidateOptions } from './store/store'
 
-/** One way of choosing what to invalidate by hand. */
-export type InvalidateTarget =
+/**
+ * One way of choosing what to invalidate by hand. `grace: false` deletes entries that have grace
+ * instead of keeping them stale (keys and patterns always delete).
+ */
+export type InvalidateTarget = (
   | { readonly key: string }
   | { readonly invalidKey: string }
   | { readonly tag: string }
   | { readonly pattern: string }
+) & { readonly grace?: boolean }
 
 const TARGETS = ['key', 'invalidKey', 'tag', 'pattern'] as const
 
@@ -23,19 +27,21 @@ export function localInvalidations(): number {
 }
 
 /**
- * Deletes cached entries by hand: one `key`, every entry depending on an `invalidKey`, a `tag`'s
- * entries, or the entries whose keys match a Redis glob `pattern` inside the prefix.
- * Returns how many were removed. Store faults are thrown: the caller asked for this.
+ * Invalidates cached entries by hand: one `key`, every entry depending on an `invalidKey`, a
+ * `tag`'s entries, or the entries whose keys match a Redis glob `pattern` inside the prefix.
+ * Returns how many were invalidated; 0 when Redis cannot be reached, and then the invalidation is
+ * delivered when it answers again.
  */
 export async function invalidate(target: InvalidateTarget): Promise<number> {
   const [kind, value] = chosen(target)
+  const options = { grace: target.grace ?? true }
   const { store, layout, enabled } = runtime()
   if (!enabled) return 0
   issued++
   switch (kind) {
     case 'key': return store.deleteEntries([layout.entry(value, 'invalidate({ key })')])
-    case 'invalidKey': return store.invalidateSets([layout.invalidSet(value)])
-    case 'tag': return tagNamed(value).invalidate()
+    case 'invalidKey': return store.invalidateSets([layout.invalidSet(value)], options)
+    case 'tag': return store.invalidateSets([layout.tagSet(value)], options)
     case 'pattern': return store.deleteMatching(value)
   }
 }
@@ -44,13 +50,13 @@ export async function invalidate(target: InvalidateTarget): Promise<number> {
  * Empties the dependency sets of these invalid keys (what a model change does). Faults are
  * reported, never thrown: a write to the database must not fail because the cache did.
  */
-export async function invalidateDependencies(invalidKeys: Iterable<string>): Promise<void> {
+export async function invalidateDependencies(invalidKeys: Iterable<string>, options: InvalidateOptions = {}): Promise<void> {
   const { store, layout, enabled } = runtime()
   const keys = [...new Set(invalidKeys)]
   if (!enabled || keys.length === 0) return
   issued++
   try {
-    await store.invalidateSets(keys.map(key => layout.invalidSet(key)))
+    await store.invalidateSets(keys.map(key => layout.invalidSet(key)), options)
   } catch (error) {
     report(error, { operation: 'invalidate', key: keys })
   }

@@ -9,6 +9,9 @@ import { type Computation } from './single-flight'
 import { GUARD_TTL_MS } from './store/store'
 import { tagNamed } from './tags'
 
+/** What a read found; `seq` (undefined when the store could not tell) goes with a later write. */
+type Lookup = { hit: true; value: unknown; stale: boolean; seq: number } | { hit: false; seq: number | undefined }
+
 /**
  * The call path of one decorated function: read, and on a miss compute, then store the result with
  * its dependency and tag sets in one atomic write guarded against invalidations that happened
@@ -58,22 +61,31 @@ export class Memoized {
     const key = this.#keyOf(c)
     const entry = current.layout.entry(key, this.#owner)
     const read = await this.#read(current, key, entry, c)
-    if (read.hit) return read.value
-
     const compute = () => this.#compute(current, self, args, c, key, entry, read.seq)
+    if (read.hit) {
+      if (read.stale) this.#refresh(current, entry, compute)
+      return read.value
+    }
+
     const flight = current.flights.run(entry.full, compute)
     const shared = await flight.computation
     // A computation joined late may have read rows that changed before this call began.
     return flight.joined && shared.stale ? (await compute()).result : shared.result
   }
 
-  async #read(current: Runtime, key: string, entry: EntryRef, c: Container): Promise<{ hit: true; value: unknown } | { hit: false; seq: number | undefined }> {
+  /** A stale value was served: one caller recomputes it in the background. */
+  #refresh(current: Runtime, entry: EntryRef, compute: () => Promise<Computation>): void {
+    const { computation, joined } = current.flights.run(entry.full, compute)
+    if (!joined) computation.catch(error => current.report(error, { operation: 'write', key: entry.full.slice(current.layout.prefix.length), method: this.#owner }))
+  }
+
+  async #read(current: Runtime, key: string, entry: EntryRef, c: Container): Promise<Lookup> {
     try {
-      const { value, seq } = await current.store.read(entry)
+      const { value, stale, seq } = await current.store.read(entry)
       if (value === undefined) return { hit: false, seq }
       const result = decode(value)
       this.#options.hit?.(key, result, c)
-      return { hit: true, value: result }
+      return { hit: true, value: result, stale, seq }
     } catch (error) {
       // Without the sequence nothing can be written safely: compute and return uncached.
       current.report(error, { operation: 'read', key, method: this.#owner })
@@ -115,8 +127,9 @@ export class Memoized {
     sets.push(layout.tagSet(this.#tag!))
     const ttl = this.#options.ttl
     const ttlMs = ttl === undefined ? current.ttlMs : Math.round(ttl * 1000)
+    const graceMs = Math.round((this.#options.grace ?? 0) * 1000)
     try {
-      return (await store.write({ entry, value, ttlMs, sets, seq })) ? 'stored' : 'refused'
+      return (await store.write({ entry, value, ttlMs, graceMs, sets, seq })) ? 'stored' : 'refused'
     } catch (error) {
       current.report(error, context)
       return 'skipped'

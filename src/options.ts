@@ -25,13 +25,18 @@ export interface CachemeOptions<C extends Container = Container> {
   readonly miss?: (key: string, c: C) => void
   /** Time to live in seconds (0: no expiry); overrides the configured default. */
   readonly ttl?: number
+  /**
+   * Seconds a value may still be served after its ttl, or after an invalidation that allows it,
+   * while one caller recomputes it in the background. Default 0.
+   */
+  readonly grace?: number
   /** true: run uncached for this call. */
   readonly skip?: (c: C) => boolean
 }
 
 const FUNCTION_OPTIONS = ['key', 'invalidKeys', 'hit', 'miss', 'skip'] as const
 const MODEL_OPTIONS = ['invalidModels', 'invalidM2MModels'] as const
-const KNOWN = new Set<string>([...FUNCTION_OPTIONS, ...MODEL_OPTIONS, 'tag', 'ttl'])
+const KNOWN = new Set<string>([...FUNCTION_OPTIONS, ...MODEL_OPTIONS, 'tag', 'ttl', 'grace'])
 
 /** Checks decorator options when the decorator is applied, naming the method in every error. */
 export function validateOptions(options: unknown, owner: string): asserts options is CachemeOptions {
@@ -58,8 +63,10 @@ export function validateOptions(options: unknown, owner: string): asserts option
     }
   }
   if (given.tag !== undefined && (typeof given.tag !== 'string' || given.tag === '')) fail('tag must be a non-empty string')
-  const ttl = given.ttl
-  if (ttl !== undefined && !(typeof ttl === 'number' && Number.isFinite(ttl) && ttl >= 0)) {
-    fail(`ttl must be a number of seconds >= 0, got ${String(ttl)}`)
+  for (const name of ['ttl', 'grace']) {
+    const seconds = given[name]
+    if (seconds !== undefined && !(typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0)) {
+      fail(`${name} must be a number of seconds >= 0, got ${String(seconds)}`)
+    }
   }
 }

@@ -1,4 +1,5 @@
 import { runtime } from './config'
+import { invalidate } from './invalidation'
 
 /** A group of cached keys: by default those of one decorated method (`ClassName.methodName`). */
 export class Tag {
@@ -12,11 +13,9 @@ export class Tag {
     return members.map(member => layout.userKey(member))
   }
 
-  /** Deletes every entry stored under this tag; returns how many were removed. */
-  async invalidate(): Promise<number> {
-    const { store, layout, enabled } = runtime()
-    if (!enabled) return 0
-    return store.invalidateSets([layout.tagSet(this.name)])
+  /** Invalidates every entry stored under this tag; returns how many. `grace: false` deletes entries that have grace. */
+  invalidate(options: { grace?: boolean } = {}): Promise<number> {
+    return invalidate({ tag: this.name, ...options })
   }
 }
 

@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import sinon from 'sinon'
 import { cacheme, invalidate } from '../src'
 import { runtime } from '../src/config'
 import { BACKENDS, configureBackend, deferred } from './support/backends'
@@ -6,6 +7,19 @@ import { BACKENDS, configureBackend, deferred } from './support/backends'
 for (const backend of BACKENDS) {
   describe(`one compute per key on the ${backend} store`, () => {
     beforeEach(() => configureBackend(backend))
+
+    /** Starts `count` calls and waits until every one has read the store (and so joined or led). */
+    async function concurrently<T>(count: number, call: () => Promise<T>): Promise<Promise<T>[]> {
+      const reads = sinon.spy(runtime().store, 'read')
+      try {
+        const calls = Array.from({ length: count }, call)
+        await Promise.allSettled(reads.returnValues)
+        await new Promise(setImmediate)
+        return calls
+      } finally {
+        reads.restore()
+      }
+    }
 
     function held() {
       const gate = deferred()
@@ -25,7 +39,7 @@ for (const backend of BACKENDS) {
 
     it('shares one computation among concurrent misses', async () => {
       const { fn, gate, computations } = held()
-      const calls = Array.from({ length: 5 }, () => fn())
+      const calls = await concurrently(5, fn)
       gate.resolve()
       expect(await Promise.all(calls)).to.deep.equal(Array(5).fill('old'))
       expect(computations()).to.equal(1)
@@ -35,7 +49,7 @@ for (const backend of BACKENDS) {
     it('rejects every waiter when it fails, storing nothing and leaving nothing in flight', async () => {
       const { fn, gate, computations, set } = held()
       set('fail')
-      const calls = Array.from({ length: 3 }, () => fn().then(() => 'resolved', (error: Error) => error.message))
+      const calls = await concurrently(3, () => fn().then(() => 'resolved', (error: Error) => error.message))
       gate.resolve()
       expect(await Promise.all(calls)).to.deep.equal(Array(3).fill('compute failed'))
       expect(computations()).to.equal(1)

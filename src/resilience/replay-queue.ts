@@ -1,7 +1,10 @@
+import type { EntryRef } from '../keys'
+import type { InvalidateOptions } from '../store/store'
+
 /** An invalidation to deliver to the store: what `Store` offers for emptying and deleting. */
 export type Invalidation =
-  | { readonly kind: 'sets'; readonly sets: readonly string[] }
-  | { readonly kind: 'entries'; readonly entries: readonly import('../keys').EntryRef[] }
+  | { readonly kind: 'sets'; readonly sets: readonly string[]; readonly options?: InvalidateOptions }
+  | { readonly kind: 'entries'; readonly entries: readonly EntryRef[] }
   | { readonly kind: 'pattern'; readonly pattern: string }
 
 /** What the queue falls back to when it overflows: every entry under the prefix is stale. */

@@ -99,5 +99,7 @@ async function invalidateRows(model: ModelStatic<Model>, rows: readonly Model[])
     report(error, { operation: 'invalidate', key: model.name })
     return
   }
-  await invalidateDependencies(keys)
+  // A model whose changes must never be served stale (permissions, prices) forbids grace.
+  const grace = (model as { cachemeGrace?: boolean }).cachemeGrace !== false
+  await invalidateDependencies(keys, { grace })
 }

@@ -4,7 +4,7 @@ import { cachemeEvents } from '../events'
 import type { EntryRef } from '../keys'
 import { CircuitBreaker } from '../resilience/circuit-breaker'
 import { ReplayQueue, type Invalidation } from '../resilience/replay-queue'
-import type { GcOptions, GcReport, ReadResult, Store, WriteRequest } from './store'
+import type { GcOptions, GcReport, InvalidateOptions, ReadResult, Store, WriteRequest } from './store'
 
 export interface FailOpenOptions {
   /** Longest wait for one store operation. */
@@ -65,8 +65,8 @@ export class FailOpenStore implements Store {
     return this.#bounded(() => this.#inner.write(request))
   }
 
-  invalidateSets(sets: readonly string[]): Promise<number> {
-    return this.#invalidate({ kind: 'sets', sets })
+  invalidateSets(sets: readonly string[], options?: InvalidateOptions): Promise<number> {
+    return this.#invalidate({ kind: 'sets', sets, options })
   }
 
   deleteEntries(entries: readonly EntryRef[]): Promise<number> {
@@ -110,7 +110,7 @@ export class FailOpenStore implements Store {
 
   #deliver(invalidation: Invalidation): Promise<number> {
     switch (invalidation.kind) {
-      case 'sets': return this.#inner.invalidateSets(invalidation.sets)
+      case 'sets': return this.#inner.invalidateSets(invalidation.sets, invalidation.options)
       case 'entries': return this.#inner.deleteEntries(invalidation.entries)
       case 'pattern': return this.#inner.deleteMatching(invalidation.pattern)
     }

@@ -1,15 +1,17 @@
 import { CachemeError } from '../errors'
 import type { EntryRef, KeyLayout } from '../keys'
+import { open, seal, staleFrom } from './envelope'
 import { globToRegExp } from './glob'
 import {
-  GUARD_TTL_MS, LAZY_PRUNE_MIN_SIZE, LAZY_PRUNE_SAMPLE, gcBatchSize, guardsOf,
-  type GcOptions, type GcReport, type ReadResult, type Store, type WriteRequest,
+  GUARD_TTL_MS, LAZY_PRUNE_MIN_SIZE, LAZY_PRUNE_SAMPLE, gcBatchSize, guardsOf, lifetime,
+  type GcOptions, type GcReport, type InvalidateOptions, type ReadResult, type Store, type WriteRequest,
 } from './store'
 
 /** A value that never expires. */
 const NEVER = Infinity
 const DEFAULT_SWEEP_INTERVAL_MS = 60_000
 
+/** A hash field: its value is an envelope (envelope.ts), as in Redis; `expiresAt` ends its grace. */
 interface Field {
   readonly value: string
   readonly expiresAt: number
@@ -67,16 +69,21 @@ export class MemoryStore implements Store {
   }
 
   async read(entry: EntryRef): Promise<ReadResult> {
-    return { value: this.#value(entry, Date.now()), seq: this.#seq }
+    const now = Date.now()
+    const stored = this.#value(entry, now)
+    const opened = stored === undefined ? undefined : open(stored, now)
+    return { value: opened?.payload, stale: opened?.stale ?? false, seq: this.#seq }
   }
 
-  async write({ entry, value, ttlMs, sets, seq }: WriteRequest): Promise<boolean> {
+  async write({ entry, value: payload, ttlMs, graceMs = 0, sets, seq }: WriteRequest): Promise<boolean> {
     const now = Date.now()
     for (const guard of guardsOf(this.layout, entry, sets)) {
       const raised = this.#slot(guard, 'string', now)
       if (raised && Number(raised.value) > seq) return false
     }
-    const expiresAt = ttlMs > 0 ? now + ttlMs : NEVER
+    const value = seal(payload, ttlMs, graceMs, now)
+    const kept = lifetime(ttlMs, graceMs)
+    const expiresAt = kept > 0 ? now + kept : NEVER
     if (entry.field === undefined) {
       this.#keys.set(entry.key, { kind: 'string', value, expiresAt })
     } else {
@@ -90,18 +97,21 @@ export class MemoryStore implements Store {
     return true
   }
 
-  async invalidateSets(sets: readonly string[]): Promise<number> {
+  async invalidateSets(sets: readonly string[], { grace = true }: InvalidateOptions = {}): Promise<number> {
     if (sets.length === 0) return 0
     this.#raise(sets.map(set => this.layout.gen(set)))
     const now = Date.now()
-    let deleted = 0
+    let invalidated = 0
     for (const set of sets) {
       const slot = this.#slot(set, 'set', now)
       if (!slot) continue
       this.#keys.delete(set)
-      for (const member of slot.members) deleted += this.#delete(this.layout.entryOfMember(member), now)
+      for (const member of slot.members) {
+        const entry = this.layout.entryOfMember(member)
+        invalidated += (grace && this.#keepStale(entry, now)) ? 1 : this.#delete(entry, now)
+      }
     }
-    return deleted
+    return invalidated
   }
 
   async deleteEntries(entries: readonly EntryRef[]): Promise<number> {
@@ -189,6 +199,20 @@ export class MemoryStore implements Store {
     if (field.expiresAt > now) return field.value
     this.#deleteField(entry.key, hash, entry.field)
     return undefined
+  }
+
+  /** Keeps a fresh entry that has grace, stale from now for its grace (pop-sets.lua); false if it has none. */
+  #keepStale(entry: EntryRef, now: number): boolean {
+    const stored = this.#value(entry, now)
+    const stale = stored === undefined ? undefined : staleFrom(stored, now)
+    if (!stale) return false
+    const expiresAt = now + stale.graceMs
+    if (entry.field === undefined) {
+      this.#keys.set(entry.key, { kind: 'string', value: stale.sealed, expiresAt })
+    } else {
+      this.#container(entry.key, 'hash', expiresAt, now).fields.set(entry.field, { value: stale.sealed, expiresAt })
+    }
+    return true
   }
 
   /** Deletes one entry; returns 1 if it was stored and unexpired. */

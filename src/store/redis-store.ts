@@ -4,8 +4,8 @@ import type { Cluster, Redis } from 'ioredis'
 import type { EntryRef, KeyLayout } from '../keys'
 import { open, seal } from './envelope'
 import {
-  GUARD_TTL_MS, LAZY_PRUNE_MIN_SIZE, LAZY_PRUNE_SAMPLE, gcBatchSize, guardsOf,
-  type GcOptions, type GcReport, type ReadResult, type Store, type WriteRequest,
+  GUARD_TTL_MS, LAZY_PRUNE_MIN_SIZE, LAZY_PRUNE_SAMPLE, gcBatchSize, guardsOf, lifetime,
+  type GcOptions, type GcReport, type InvalidateOptions, type ReadResult, type Store, type WriteRequest,
 } from './store'
 
 /** Members removed per script call: large sets are emptied in steps so Redis keeps serving others. */
@@ -33,7 +33,7 @@ const SCRIPTS: Record<keyof ScriptCommands, { file: string; numberOfKeys?: numbe
   cachemeRead: { file: 'read.lua', numberOfKeys: 2 },
   cachemeWrite: { file: 'write.lua', uses: LIVENESS },
   cachemeRaiseGuards: { file: 'raise-guards.lua' },
-  cachemePopSets: { file: 'pop-sets.lua' },
+  cachemePopSets: { file: 'pop-sets.lua', uses: LIVENESS },
   cachemeLiveMembers: { file: 'live-members.lua', numberOfKeys: 1, uses: LIVENESS },
   cachemePruneSet: { file: 'prune-set.lua', numberOfKeys: 1, uses: LIVENESS },
   cachemePruneHash: { file: 'prune-hash.lua', numberOfKeys: 1, uses: LIVENESS },
@@ -69,27 +69,28 @@ export class RedisStore implements Store {
 
   async read(entry: EntryRef): Promise<ReadResult> {
     const [stored, seq] = await this.#client.cachemeRead(entry.key, this.layout.seq, entry.field ?? '')
-    return { value: stored === null ? undefined : open(stored), seq: seq === null ? 0 : Number(seq) }
+    const opened = stored === null ? undefined : open(stored)
+    return { value: opened?.payload, stale: opened?.stale ?? false, seq: seq === null ? 0 : Number(seq) }
   }
 
-  async write({ entry, value, ttlMs, sets, seq }: WriteRequest): Promise<boolean> {
+  async write({ entry, value, ttlMs, graceMs = 0, sets, seq }: WriteRequest): Promise<boolean> {
     const guards = guardsOf(this.layout, entry, sets)
     const now = Date.now()
     const written = await this.#client.cachemeWrite(
       1 + sets.length + guards.length,
       entry.key, ...sets, ...guards,
-      entry.field ?? '', seal(value, ttlMs, now), ttlMs, seq, sets.length, entry.full,
+      entry.field ?? '', seal(value, ttlMs, graceMs, now), lifetime(ttlMs, graceMs), seq, sets.length, entry.full,
       now, LAZY_PRUNE_SAMPLE, LAZY_PRUNE_MIN_SIZE,
     )
     return written === 1
   }
 
-  async invalidateSets(sets: readonly string[]): Promise<number> {
+  async invalidateSets(sets: readonly string[], { grace = true }: InvalidateOptions = {}): Promise<number> {
     if (sets.length === 0) return 0
     await this.#raise(sets.map(set => this.layout.gen(set)))
     let deleted = 0
     for (let left = 1; left > 0;) {
-      const [removed, remaining] = await this.#client.cachemePopSets(sets.length, ...sets, POP_BATCH)
+      const [removed, remaining] = await this.#client.cachemePopSets(sets.length, ...sets, POP_BATCH, Date.now(), grace ? 1 : 0)
       deleted += removed
       left = remaining
     }

@@ -45,6 +45,8 @@ export interface GcReport {
 export interface ReadResult {
   /** The stored payload, or undefined on a miss (absent or expired). */
   readonly value: string | undefined
+  /** Past its ttl, within its grace: serve it, and recompute. */
+  readonly stale: boolean
   /** The invalidation sequence at the time of the read; hand it back to `write`. */
   readonly seq: number
 }
@@ -54,6 +56,8 @@ export interface WriteRequest {
   readonly value: string
   /** Time to live in milliseconds; 0 keeps the entry until it is invalidated. */
   readonly ttlMs: number
+  /** How long past its ttl, or past an invalidation that allows it, the value may be served stale. Default 0. */
+  readonly graceMs?: number
   /** Dependency and tag sets that must list the entry, so invalidating them deletes it. */
   readonly sets: readonly string[]
   /** The sequence returned by the read that preceded the computation. */
@@ -74,8 +78,12 @@ export interface Store {
    * while it was being computed.
    */
   write(request: WriteRequest): Promise<boolean>
-  /** Raises the sets' guards, empties them and deletes every entry they listed. Returns entries deleted. */
-  invalidateSets(sets: readonly string[]): Promise<number>
+  /**
+   * Raises the sets' guards, empties them and invalidates every entry they listed: deleted, or, for
+   * a fresh entry with grace when `options.grace` allows it, kept stale for its grace. Returns
+   * entries invalidated.
+   */
+  invalidateSets(sets: readonly string[], options?: InvalidateOptions): Promise<number>
   /** Raises the entries' guards and deletes them. Returns entries deleted. */
   deleteEntries(entries: readonly EntryRef[]): Promise<number>
   /** Raises the prefix-wide guard and deletes entries matching a glob inside the prefix. Returns keys deleted. */
@@ -90,6 +98,16 @@ export interface Store {
   gc(options?: GcOptions): Promise<GcReport>
   /** Releases what the store opened (not a client the application passed in). */
   close(): Promise<void>
+}
+
+export interface InvalidateOptions {
+  /** false: entries with grace are deleted too, not kept stale. Default true. */
+  readonly grace?: boolean
+}
+
+/** How long an entry is kept: its ttl and then its grace; 0 (no ttl) keeps it until invalidated. */
+export function lifetime(ttlMs: number, graceMs: number): number {
+  return ttlMs > 0 ? ttlMs + graceMs : 0
 }
 
 /** The generation keys a write must check: the whole prefix, the entry itself and each of its sets. */

@@ -131,6 +131,22 @@ for (const db of testDatabases()) {
       await expectInvalidated(() => (ann as any).removeFriend(2), ['User:1:friends', 'User:2:friends'], watched)
     })
 
+    it('lets dependents of a change be served stale for their grace, unless the model forbids it', async () => {
+      const userName = cacheme({ key: c => `User:${c.id}>graced`, invalidKeys: c => `User:${c.id}`, grace: 60 })(async (id: number) => (await store.User.findByPk(id))!.name)
+      await userName(1)
+      await (await store.User.findByPk(1))!.update({ name: 'ann2' })
+      expect(await userName(1)).to.equal('ann') // stale, recomputing in the background
+      const model = store.User as unknown as { cachemeGrace?: boolean }
+      model.cachemeGrace = false
+      try {
+        await userName(2)
+        await (await store.User.findByPk(2))!.update({ name: 'bob2' })
+        expect(await userName(2)).to.equal('bob2')
+      } finally {
+        delete model.cachemeGrace
+      }
+    })
+
     describe('inside a transaction', () => {
       it('invalidates when the transaction commits, not before', async () => {
         await watch.prime('User:1')

@@ -14,6 +14,7 @@ const range = (count: number) => Array.from({ length: count }, (_, i) => i)
 
 interface PutOptions {
   ttlMs?: number
+  graceMs?: number
   sets?: string[]
 }
 
@@ -41,9 +42,9 @@ export function storeConformance(
     const dep = (invalidKey: string) => layout.invalidSet(invalidKey)
 
     /** Reads, then writes with the sequence just read, as the cache does around a computation. */
-    async function put(key: string, value: string, { ttlMs = 0, sets = [] }: PutOptions = {}, on: Store = store) {
+    async function put(key: string, value: string, { ttlMs = 0, graceMs = 0, sets = [] }: PutOptions = {}, on: Store = store) {
       const { seq } = await on.read(entry(key, on))
-      expect(await on.write({ entry: entry(key, on), value, ttlMs, sets, seq }), `write ${key}`).to.equal(true)
+      expect(await on.write({ entry: entry(key, on), value, ttlMs, graceMs, sets, seq }), `write ${key}`).to.equal(true)
     }
 
     const get = async (key: string, on: Store = store) => (await on.read(entry(key, on))).value
@@ -240,6 +241,59 @@ export function storeConformance(
         expect(await store.liveMembers(set)).to.deep.equal([])
         const values = await Promise.all(keys.map(key => get(key)))
         expect(values.filter(value => value !== undefined)).to.deep.equal([])
+      })
+    })
+
+    describe('grace', () => {
+      const state = async (key: string) => {
+        const { value, stale } = await store.read(entry(key))
+        return value === undefined ? 'missing' : stale ? `stale ${value}` : `fresh ${value}`
+      }
+
+      it('serves a value past its ttl as stale for its grace, then not at all', async () => {
+        await put('Book:1>owner', '"ann"', { ttlMs: SHORT_TTL_MS, graceMs: 2 * SHORT_TTL_MS })
+        await put('Book:2', '"bob"', { ttlMs: SHORT_TTL_MS, graceMs: 2 * SHORT_TTL_MS })
+        expect([await state('Book:1>owner'), await state('Book:2')]).to.deep.equal(['fresh "ann"', 'fresh "bob"'])
+        await sleep(PAST_SHORT_TTL_MS)
+        expect([await state('Book:1>owner'), await state('Book:2')]).to.deep.equal(['stale "ann"', 'stale "bob"'])
+        await sleep(2 * SHORT_TTL_MS)
+        expect([await state('Book:1>owner'), await state('Book:2')]).to.deep.equal(['missing', 'missing'])
+      })
+
+      it('keeps an invalidated entry with grace stale for its grace, and deletes one without', async () => {
+        const sets = [dep('User:1')]
+        await put('Book:1>owner', '"ann"', { graceMs: 2 * SHORT_TTL_MS, sets })
+        await put('Book:2', '"bob"', { graceMs: 2 * SHORT_TTL_MS, sets })
+        await put('Book:3', '"cyd"', { sets })
+        expect(await store.invalidateSets(sets)).to.equal(3)
+        expect([await state('Book:1>owner'), await state('Book:2'), await state('Book:3')]).to.deep.equal(['stale "ann"', 'stale "bob"', 'missing'])
+        expect(await members(sets[0])).to.deep.equal([])
+        await sleep(3 * SHORT_TTL_MS)
+        expect([await state('Book:1>owner'), await state('Book:2')]).to.deep.equal(['missing', 'missing'])
+      })
+
+      it('deletes entries with grace when the invalidation forbids it', async () => {
+        const sets = [dep('User:1')]
+        await put('Book:1>owner', '"ann"', { graceMs: 10_000, sets })
+        await put('Book:2', '"bob"', { graceMs: 10_000, sets })
+        expect(await store.invalidateSets(sets, { grace: false })).to.equal(2)
+        expect([await state('Book:1>owner'), await state('Book:2')]).to.deep.equal(['missing', 'missing'])
+      })
+
+      it('does not extend the grace of an entry already stale', async () => {
+        const sets = [dep('User:1')]
+        await put('Book:1', '"ann"', { ttlMs: SHORT_TTL_MS, graceMs: 2 * SHORT_TTL_MS, sets })
+        await sleep(PAST_SHORT_TTL_MS)
+        await store.invalidateSets(sets)
+        await sleep(2 * SHORT_TTL_MS)
+        expect(await state('Book:1')).to.equal('missing')
+      })
+
+      it('replaces a stale value by a fresh write', async () => {
+        await put('Book:1', '"old"', { graceMs: 10_000, sets: [dep('User:1')] })
+        await store.invalidateSets([dep('User:1')])
+        await put('Book:1', '"new"', { graceMs: 10_000, sets: [dep('User:1')] })
+        expect(await state('Book:1')).to.equal('fresh "new"')
       })
     })
 

@@ -1,10 +1,14 @@
 import type { RedisServer } from '../../tools/redis-server'
-import type { CutMode, TcpProxy } from '../../tools/tcp-proxy'
+import type { TcpProxy } from '../../tools/tcp-proxy'
 import { sleep, type Random } from './random'
 
+type Fault = 'reset' | 'restart' | 'blackhole'
+/** Every kind comes early, so that even a short run meets each of them. */
+const CYCLE: readonly Fault[] = ['reset', 'restart', 'blackhole']
+
 /**
- * Breaks cacheme's way to Redis at random moments, one fault at a time: the proxy resets every
- * connection or swallows every byte for a while, or the server restarts and loses its data.
+ * Breaks cacheme's way to Redis, one fault at a time: the proxy resets every connection or
+ * swallows every byte for a while (a partition), or the server restarts and loses its data.
  */
 export class FaultInjector {
   cuts = 0
@@ -13,6 +17,7 @@ export class FaultInjector {
   outages = 0
   /** Redis is unreachable right now. */
   down = false
+  #next = 0
 
   constructor(
     private readonly proxy: TcpProxy,
@@ -21,31 +26,38 @@ export class FaultInjector {
     private readonly maxRestarts: number,
   ) {}
 
-  /** Injects faults until `deadline` (ms since the epoch), then leaves Redis reachable. */
-  async run(deadline: number): Promise<void> {
-    while (Date.now() < deadline) {
-      await sleep(this.random.int(150, 600))
-      if (Date.now() >= deadline) break
+  /** Injects faults after short gaps until `until` (ms since the epoch); Redis is reachable when it returns. */
+  async run(until: number): Promise<void> {
+    for (;;) {
+      const gap = this.random.int(50, 250)
+      if (Date.now() + gap >= until) return
+      await sleep(gap)
       this.down = true
       this.outages++
       try {
-        if (this.restarts < this.maxRestarts && this.random.chance(0.25)) await this.#restart()
-        else await this.#cut(this.random.pick<CutMode>(['reset', 'blackhole']))
+        await this.#inject(this.#nextFault(), Math.max(100, Math.min(300, until - Date.now())))
       } finally {
         this.down = false
       }
     }
   }
 
-  async #cut(mode: CutMode): Promise<void> {
-    this.cuts++
-    this.proxy.cut(mode)
-    await sleep(this.random.int(100, 700))
-    this.proxy.heal()
+  #nextFault(): Fault {
+    for (;;) {
+      const fault = CYCLE[this.#next++ % CYCLE.length]
+      if (fault !== 'restart' || this.restarts < this.maxRestarts) return fault
+    }
   }
 
-  async #restart(): Promise<void> {
-    this.restarts++
-    await this.redis.restart()
+  async #inject(fault: Fault, longestMs: number): Promise<void> {
+    if (fault === 'restart') {
+      this.restarts++
+      await this.redis.restart()
+      return
+    }
+    this.cuts++
+    this.proxy.cut(fault)
+    await sleep(this.random.int(100, longestMs))
+    this.proxy.heal()
   }
 }

@@ -26,17 +26,5 @@ export function openTortureSchema(databaseUrl: string, connections: number): Tor
   TBookReader.init({}, { sequelize, modelName: 'BookReader', tableName: 'torture_book_readers' })
   TBook.belongsToMany(TUser, { through: TBookReader, as: 'readers', foreignKey: 'bookId', otherKey: 'userId', constraints: false })
   TUser.belongsToMany(TBook, { through: TBookReader, as: 'books', foreignKey: 'userId', otherKey: 'bookId', constraints: false })
-  if (process.env.TPREV) {
-    const { invalidate } = require('../../src')
-    TBook.addHook('afterSave', (row: any, options: any) => {
-      const previous = row.previous('ownerId')
-      if (previous === undefined || previous === row.ownerId) return
-      const run = () => invalidate({ invalidKey: `User:${previous}:books` })
-      let t = options.transaction
-      if (!t) return run()
-      while (t.parent) t = t.parent
-      t.afterCommit(run)
-    })
-  }
   return { sequelize, User: TUser, Book: TBook, BookReader: TBookReader }
 }

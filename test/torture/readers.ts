@@ -3,6 +3,13 @@ import { cacheme, type CachemeOptions } from '../../src'
 import type { TortureSchema } from './models'
 import { sleep, type Random } from './random'
 
+/**
+ * How long a computation may take between reading its rows and returning. Serializers that call
+ * other services take this long; shorter windows make a stale write-back too rare for the control
+ * run to show it reliably within a few seconds.
+ */
+const MAX_COMPUTE_DELAY_MS = 20
+
 /** One serializer-like computation, callable through cacheme and uncached. */
 export interface Reader {
   readonly name: string
@@ -23,8 +30,8 @@ export interface ReaderSet {
 /**
  * The readers of the workload. Each reads rows without a transaction and names in `invalidKeys`
  * every row and link set it read, including rows it found missing and keys known only from the
- * result. After reading, each waits 0-5 ms: a writer that commits in that window makes the value
- * stale before it is stored, which is the race the guard must catch.
+ * result. After reading, each waits up to MAX_COMPUTE_DELAY_MS: a writer that commits in that
+ * window makes the value stale before it is stored, which is the race the guard must catch.
  */
 export function createReaders(schema: TortureSchema, ids: { users: number[]; books: number[] }, random: Random): ReaderSet {
   const { User, Book, BookReader } = schema
@@ -34,7 +41,7 @@ export function createReaders(schema: TortureSchema, ids: { users: number[]; boo
     get hits() { return hits },
     jitter: true,
   }
-  const widenRace = () => (set.jitter ? sleep(random.int(0, Number(process.env.TJ ?? 5))) : Promise.resolve())
+  const widenRace = () => (set.jitter ? sleep(random.int(0, MAX_COMPUTE_DELAY_MS)) : Promise.resolve())
   const reader = <F extends (id: number) => Promise<unknown>>(name: string, domain: number[], fresh: F, options: Pick<CachemeOptions, 'key' | 'invalidKeys'>): Reader => ({
     name,
     domain,

@@ -7,7 +7,7 @@ import { runWorkload, type WorkloadOptions } from './workload'
 /** A few seconds of the workload `npm run torture` runs for longer. */
 describe('consistency under concurrent reads, writes and Redis faults (torture)', function () {
   const postgres = testDatabases().find(db => db.dialect === 'postgres')
-  const workload: Omit<WorkloadOptions, 'guard'> = { durationMs: 3500, readers: 6, writers: 3, faults: true, seed: 20240 }
+  const workload: Omit<WorkloadOptions, 'guard'> = { durationMs: 3500, readers: 12, writers: 3, faults: true, seed: 20240 }
   const runs: Run[] = []
   let redis: RedisServer
 

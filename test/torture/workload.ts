@@ -57,16 +57,30 @@ export interface Figures {
 
 const USERS = 10
 const BOOKS = 20
-/** A round's length. Each round ends in a comparison; several give the control run more chances. */
-const ROUND_MS = Number(process.env.TR ?? 1000)
-const MAX_ROUNDS = 10
+/** A round's shortest length. Each round ends in a comparison: more rounds, more chances to see a stale value. */
+const ROUND_MS = Number(process.env.TR ?? 1250)
+/**
+ * The part of a round with faults. After the last one, cacheme needs about a second to close its
+ * circuit and replay what it held back; the rest of the round runs with Redis healthy.
+ */
+const FAULT_SHARE = Number(process.env.TF ?? 0.3)
+const MAX_ROUNDS = 30
+const WRITER_PAUSE_MS = 5
 const SETTLE_TIMEOUT_MS = 15_000
+
+/** What the loops of one run share. */
+interface Run {
+  readonly readers: ReaderSet
+  readonly writers: Writers
+  readonly faults: FaultInjector | undefined
+  readonly figures: Figures
+}
 
 /**
  * Runs randomized concurrent readers (cached computations) and writers (every write path, in and
  * out of transactions) against PostgreSQL and Redis, optionally with Redis faults. In rounds: the
  * writers stop, cacheme is left to deliver every held-back invalidation, and each cached value is
- * compared with a fresh computation; then the writers go on.
+ * compared with a fresh computation; then the next round begins.
  */
 export async function runWorkload(environment: WorkloadEnvironment, options: WorkloadOptions): Promise<Figures> {
   const random = new Random(options.seed)
@@ -87,62 +101,19 @@ export async function runWorkload(environment: WorkloadEnvironment, options: Wor
     if (!options.guard) disableStaleWriteGuard(runtime().store)
     const guard = countRefusedWrites(runtime().store)
 
-    const readers = createReaders(schema, ids, random.fork(1))
-    const writers = new Writers(schema, ids)
-    const faults = proxy ? new FaultInjector(proxy, environment.redis, random.fork(2), Math.max(2, Math.floor(options.durationMs / 20_000))) : undefined
+    const run: Run = {
+      readers: createReaders(schema, ids, random.fork(1)),
+      writers: new Writers(schema, ids),
+      faults: proxy && new FaultInjector(proxy, environment.redis, random.fork(2), Math.max(2, Math.floor(options.durationMs / 20_000))),
+      figures,
+    }
     const staleSeen = new Set<string>()
     const rounds = Math.min(MAX_ROUNDS, Math.max(1, Math.round(options.durationMs / ROUND_MS)))
-
     for (let round = 0; round < rounds; round++) {
-      const roundMs = options.durationMs / rounds
-      const deadline = Date.now() + roundMs
-      // Faults in the first half only: the round then runs on healthy Redis, where a value left
-      // stale by the outage, or by a race, stays in the cache until it is compared.
-      const faultsUntil = Date.now() + roundMs / 2
-      // Readers outlast the writers: the last commits must race with readers like every other commit.
-      let writing = true
-      const readLoop = async (stream: Random) => {
-        while (writing) {
-          const reader = stream.pick(readers.readers)
-          const outagesBefore = faults?.outages ?? 0
-          const downBefore = faults?.down ?? false
-          const started = performance.now()
-          try {
-            await reader.cached(stream.pick(reader.domain))
-          } catch {
-            figures.operations.readErrors++
-          }
-          const latency = performance.now() - started
-          if (process.env.TDEBUG) { const hit = readers.hits !== (globalThis as any).__h; (globalThis as any).__h = readers.hits; const d = ((globalThis as any).__d ??= { hit: [0, 0], miss: [0, 0] }); const k = hit ? 'hit' : 'miss'; d[k][0]++; d[k][1] += latency }
-          figures.operations.reads++
-          figures.worstLatencyMs = Math.max(figures.worstLatencyMs, latency)
-          if (downBefore || faults?.down || (faults?.outages ?? 0) !== outagesBefore) {
-            figures.worstLatencyDownMs = Math.max(figures.worstLatencyDownMs, latency)
-          }
-        }
-      }
-      const writeLoop = async (stream: Random) => {
-        while (Date.now() < deadline) {
-          try {
-            figures.operations.writes[await writers.one(stream)]++
-          } catch {
-            figures.operations.writeErrors++
-          }
-          if (process.env.TP) await sleep(stream.int(0, Number(process.env.TP)))
-        }
-      }
-
-      readers.jitter = true
-      const reading = range(1, options.readers).map(index => readLoop(random.fork(1000 * round + 10 + index)))
-      await Promise.all([
-        ...range(1, options.writers).map(index => writeLoop(random.fork(1000 * round + 100 + index))),
-        faults?.run(faultsUntil),
-      ])
-      writing = false
-      await Promise.all(reading)
-
-      await settle(readers)
-      const compared = await compareWithFresh(readers)
+      const withFaults = process.env.TALT ? round % 2 === 0 : true
+      await runRound(run, options, options.durationMs / rounds, random.fork(1000 * (round + 1)), withFaults)
+      await settle(run.readers)
+      const compared = await compareWithFresh(run.readers)
       figures.checked += compared.checked
       for (const stale of compared.stale) {
         if (staleSeen.has(stale)) continue // still there from an earlier round
@@ -150,17 +121,66 @@ export async function runWorkload(environment: WorkloadEnvironment, options: Wor
         if (figures.staleExamples.length < 5) figures.staleExamples.push(stale)
       }
       figures.rounds++
-      if (process.env.TDEBUG) { const d = (globalThis as any).__d; console.log('round', round, 'hits', d.hit[0], (d.hit[1] / d.hit[0]).toFixed(2), 'ms; misses', d.miss[0], (d.miss[1] / d.miss[0]).toFixed(2), 'ms'); (globalThis as any).__d = undefined }
     }
     figures.stale = staleSeen.size
-    figures.operations.hits = readers.hits
+    figures.operations.hits = run.readers.hits
     figures.refusedWrites = guard.refused
-    if (faults) Object.assign(figures.faults, { cuts: faults.cuts, restarts: faults.restarts })
+    if (run.faults) Object.assign(figures.faults, { cuts: run.faults.cuts, restarts: run.faults.restarts })
     return figures
   } finally {
     await shutdown()
     await proxy?.close()
     await schema.sequelize.close()
+  }
+}
+
+/**
+ * Readers and writers for `roundMs`, with faults in its first part only: the round then goes on
+ * with Redis healthy, so that a value left stale by the outage, or by a race, is still cached when
+ * it is compared. Readers outlast the writers, so that the last commits race with readers too.
+ */
+async function runRound(run: Run, options: WorkloadOptions, roundMs: number, random: Random, withFaults: boolean): Promise<void> {
+  const started = Date.now()
+  let writing = true
+  run.readers.jitter = true
+  const reading = range(1, options.readers).map(index => readLoop(run, random.fork(index), () => writing))
+  await Promise.all([
+    ...range(1, options.writers).map(index => writeLoop(run, random.fork(100 + index), started + roundMs)),
+    withFaults ? run.faults?.run(started + roundMs * FAULT_SHARE) : undefined,
+  ])
+  writing = false
+  await Promise.all(reading)
+}
+
+async function readLoop({ readers, faults, figures }: Run, random: Random, going: () => boolean): Promise<void> {
+  while (going()) {
+    const reader = random.pick(readers.readers)
+    const outagesBefore = faults?.outages ?? 0
+    const downBefore = faults?.down ?? false
+    const started = performance.now()
+    try {
+      await reader.cached(random.pick(reader.domain))
+    } catch {
+      figures.operations.readErrors++
+    }
+    const latency = performance.now() - started
+    figures.operations.reads++
+    figures.worstLatencyMs = Math.max(figures.worstLatencyMs, latency)
+    if (downBefore || faults?.down || (faults?.outages ?? 0) !== outagesBefore) {
+      figures.worstLatencyDownMs = Math.max(figures.worstLatencyDownMs, latency)
+    }
+  }
+}
+
+async function writeLoop({ writers, figures }: Run, random: Random, until: number): Promise<void> {
+  while (Date.now() < until) {
+    try {
+      figures.operations.writes[await writers.one(random)]++
+    } catch {
+      figures.operations.writeErrors++
+    }
+    // Paced: a read-heavy application, whose cache is mostly warm.
+    await sleep(random.int(0, WRITER_PAUSE_MS))
   }
 }
 

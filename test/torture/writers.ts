@@ -44,9 +44,7 @@ export class Writers {
   }
 
   #change(random: Random, transaction?: Transaction): Promise<Change> {
-    const all = { save: this.#save, bulk: this.#bulkUpdate, destroy: this.#destroyOrBringBack, link: this.#link } as Record<string, any>
-    const enabled = (process.env.TOPS ?? 'save,save,bulk,bulk,destroy,link,link').split(',').map(name => all[name])
-    const change = random.pick(enabled)
+    const change = random.pick([this.#save, this.#save, this.#bulkUpdate, this.#bulkUpdate, this.#destroyOrBringBack, this.#link, this.#link])
     return change.call(this, random, transaction)
   }
 
@@ -83,7 +81,7 @@ export class Writers {
    */
   async #bulkUpdate(random: Random, transaction?: Transaction): Promise<Change> {
     const { User, Book } = this.schema
-    switch (process.env.TBULK ? Number(process.env.TBULK) : random.int(0, 2)) {
+    switch (random.int(0, 2)) {
       case 0: {
         const where = { id: { [Op.in]: random.subset(this.ids.books, 0.15) } }
         await this.#withLockedRow(transaction, async locked => {

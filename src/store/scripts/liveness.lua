@@ -1,16 +1,32 @@
 -- Library, not a command: prepended to the scripts that tell live entries from dead ones (see
 -- SCRIPTS in redis-store.ts), so the rule is written once and each script stays one EVALSHA.
--- A stored value is '<expires at, ms; 0 for never>|<payload>' (envelope.ts): Redis 7.0 has no
--- expiry per hash field, so a field past its deadline is dead though still stored.
+-- Redis 7.0 has no expiry per hash field, so a field past its deadline is dead though still stored.
 
-local function is_live_value(value, now)
-  -- pcall results: a type clash (WRONGTYPE) comes back as a table, a missing value as false.
+-- A stored value is '<fresh until, ms; 0 for never>[+<grace ms>]|<payload>' (envelope.ts).
+-- Returns fresh until, grace and the position of '|', or nil for anything else.
+local function parse_envelope(value)
   if type(value) ~= 'string' then
-    return false
+    return nil
   end
   local bar = string.find(value, '|', 1, true)
-  local expires = bar and tonumber(string.sub(value, 1, bar - 1))
-  return expires ~= nil and (expires == 0 or expires > now)
+  if not bar then
+    return nil
+  end
+  local header = string.sub(value, 1, bar - 1)
+  local plus = string.find(header, '+', 1, true)
+  local fresh_until = tonumber(plus and string.sub(header, 1, plus - 1) or header)
+  local grace = plus and tonumber(string.sub(header, plus + 1)) or 0
+  if fresh_until == nil or grace == nil then
+    return nil
+  end
+  return fresh_until, grace, bar
+end
+
+-- Live: fresh, or stale within its grace. pcall results: a type clash (WRONGTYPE) comes back as a
+-- table, a missing value as false; neither is live.
+local function is_live_value(value, now)
+  local fresh_until, grace = parse_envelope(value)
+  return fresh_until ~= nil and (fresh_until == 0 or fresh_until + grace > now)
 end
 
 -- A set member names an entry: '<key>' or '<hash>><field>' (the prefix holds no '>').
