@@ -11,7 +11,8 @@ import type { Store } from './store/store'
 
 /** What cacheme was doing when a store fault happened; handed to `onError`. */
 export interface ErrorContext {
-  readonly operation: 'read' | 'write' | 'invalidate' | 'tag' | 'close'
+  /** `refresh`: recomputing a value served stale within its grace failed. */
+  readonly operation: 'read' | 'write' | 'refresh' | 'invalidate' | 'close'
   /** The cache key or dependency keys concerned, when there are any. */
   readonly key?: string | readonly string[]
   /** `ClassName.method` (or the function name) whose call met the fault. */

@@ -24,6 +24,7 @@ const MAX_KEY_LENGTH = 1024
  *   generations    <prefix>__gen:<set>       last invalidation sequence of a set (stale write-back guard)
  *   sequence       <prefix>__seq             invalidation counter
  *   everything     <prefix>__everything      guard raised by pattern invalidation
+ *   leases         <prefix>__lease:<key>     token of the process computing an entry
  */
 export class KeyLayout {
   readonly seq: string
@@ -88,6 +89,11 @@ export class KeyLayout {
 
   tagSet(tag: string): string {
     return `${this.prefix}${RESERVED}tag:${tag}`
+  }
+
+  /** The lease that lets one process compute an entry while the others wait for it. */
+  lease(entry: EntryRef): string {
+    return `${this.prefix}${RESERVED}lease:${entry.full.slice(this.prefix.length)}`
   }
 
   /** The generation counter guarding everything stored under `name` (a set or an entry). */

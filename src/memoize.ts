@@ -5,6 +5,7 @@ import { CachemeError } from './errors'
 import type { EntryRef } from './keys'
 import type { CachemeOptions, InvalidKeys } from './options'
 import { localInvalidations } from './invalidation'
+import { underLease } from './lease'
 import { type Computation } from './single-flight'
 import { GUARD_TTL_MS } from './store/store'
 import { tagNamed } from './tags'
@@ -61,9 +62,9 @@ export class Memoized {
     const key = this.#keyOf(c)
     const entry = current.layout.entry(key, this.#owner)
     const read = await this.#read(current, key, entry, c)
-    const compute = () => this.#compute(current, self, args, c, key, entry, read.seq)
+    const compute = () => this.#leased(current, key, entry, () => this.#compute(current, self, args, c, key, entry, read.seq), read.seq)
     if (read.hit) {
-      if (read.stale) this.#refresh(current, entry, compute)
+      if (read.stale) this.#refresh(current, key, entry, compute)
       return read.value
     }
 
@@ -73,10 +74,10 @@ export class Memoized {
     return flight.joined && shared.stale ? (await compute()).result : shared.result
   }
 
-  /** A stale value was served: one caller recomputes it in the background. */
-  #refresh(current: Runtime, entry: EntryRef, compute: () => Promise<Computation>): void {
+  /** A stale value was served: one caller recomputes it in the background; its failure is reported. */
+  #refresh(current: Runtime, key: string, entry: EntryRef, compute: () => Promise<Computation>): void {
     const { computation, joined } = current.flights.run(entry.full, compute)
-    if (!joined) computation.catch(error => current.report(error, { operation: 'write', key: entry.full.slice(current.layout.prefix.length), method: this.#owner }))
+    if (!joined) computation.catch(error => current.report(error, { operation: 'refresh', key, method: this.#owner }))
   }
 
   async #read(current: Runtime, key: string, entry: EntryRef, c: Container): Promise<Lookup> {
@@ -91,6 +92,13 @@ export class Memoized {
       current.report(error, { operation: 'read', key, method: this.#owner })
       return { hit: false, seq: undefined }
     }
+  }
+
+  /** With the `lease` option and a store that answers, one process computes and the others wait for its value. */
+  #leased(current: Runtime, key: string, entry: EntryRef, compute: () => Promise<Computation>, seq: number | undefined): Promise<Computation> {
+    const lease = this.#options.lease
+    if (!lease || seq === undefined) return compute()
+    return underLease(current.store, entry, lease * 1000, compute, error => current.report(error, { operation: 'read', key, method: this.#owner }))
   }
 
   /** Computes, then stores unless the sequence is unknown; stale when its inputs changed meanwhile. */

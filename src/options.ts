@@ -30,13 +30,18 @@ export interface CachemeOptions<C extends Container = Container> {
    * while one caller recomputes it in the background. Default 0.
    */
   readonly grace?: number
+  /**
+   * Seconds one process may hold the right to compute a missing key while other processes wait
+   * for its value (polling), before they compute it themselves. Default: no lease.
+   */
+  readonly lease?: number
   /** true: run uncached for this call. */
   readonly skip?: (c: C) => boolean
 }
 
 const FUNCTION_OPTIONS = ['key', 'invalidKeys', 'hit', 'miss', 'skip'] as const
 const MODEL_OPTIONS = ['invalidModels', 'invalidM2MModels'] as const
-const KNOWN = new Set<string>([...FUNCTION_OPTIONS, ...MODEL_OPTIONS, 'tag', 'ttl', 'grace'])
+const KNOWN = new Set<string>([...FUNCTION_OPTIONS, ...MODEL_OPTIONS, 'tag', 'ttl', 'grace', 'lease'])
 
 /** Checks decorator options when the decorator is applied, naming the method in every error. */
 export function validateOptions(options: unknown, owner: string): asserts options is CachemeOptions {
@@ -63,7 +68,7 @@ export function validateOptions(options: unknown, owner: string): asserts option
     }
   }
   if (given.tag !== undefined && (typeof given.tag !== 'string' || given.tag === '')) fail('tag must be a non-empty string')
-  for (const name of ['ttl', 'grace']) {
+  for (const name of ['ttl', 'grace', 'lease']) {
     const seconds = given[name]
     if (seconds !== undefined && !(typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0)) {
       fail(`${name} must be a number of seconds >= 0, got ${String(seconds)}`)

@@ -41,11 +41,16 @@ export function registerInvalidModels(models: readonly ModelClass[]): void {
 }
 
 function install(model: ModelStatic<Model>): void {
-  const changed = (rows: readonly Model[], options: BulkOptions | undefined): Promise<void> =>
-    whenCommitted(model, options, () => invalidateRows(model, rows))
+  // The keys are taken now, from the rows as the hook sees them: by the commit, Sequelize has
+  // forgotten the previous values and the application may have changed the instances again.
+  const changed = (rows: readonly Model[], options: BulkOptions | undefined): Promise<void> => {
+    const keys = keysOf(model, rows)
+    return whenCommitted(model, options, () => invalidateDependencies(keys, { grace: graceAllowed(model) }))
+  }
   const hook = (name: string, fn: (...args: any[]) => unknown) => (model.addHook as Function).call(model, name, HOOK_NAME, fn)
 
-  hook('afterSave', (row: Model, options: BulkOptions) => changed([row], options))
+  hook('afterCreate', (row: Model, options: BulkOptions) => changed([row], options))
+  hook('afterUpdate', (row: Model, options: BulkOptions) => changed(asItWasAndIs(row), options))
   hook('afterDestroy', (row: Model, options: BulkOptions) => changed([row], options))
   hook('afterRestore', (row: Model, options: BulkOptions) => changed([row], options))
   hook('afterUpsert', ([row]: [Model, boolean | null], options: BulkOptions) => changed([row], options))
@@ -73,6 +78,8 @@ async function findAffected(model: ModelStatic<Model>, operation: 'Update' | 'De
     options[AFFECTED] = await model.unscoped().findAll({
       where: options.where,
       transaction: options.transaction,
+      // Inside a transaction, lock them: a concurrent writer must not change them before this write.
+      lock: options.transaction ? true : undefined,
       paranoid: operation === 'Destroy' && !options.force,
     })
   } catch (error) {
@@ -91,15 +98,24 @@ function withUpdate(rows: Model[], values: Record<string, unknown> | undefined):
   return [...rows, ...updated]
 }
 
-async function invalidateRows(model: ModelStatic<Model>, rows: readonly Model[]): Promise<void> {
-  let keys: string[]
+/** A saved row as it is and, when columns changed, as it was: `cacheKey` may depend on them (an owner). */
+function asItWasAndIs(row: Model): Model[] {
+  const previous = row.previous()
+  if (Object.keys(previous).length === 0) return [row]
+  const before = (row.constructor as ModelStatic<Model>).build({ ...row.get({ plain: true }), ...previous }, { isNewRecord: false, raw: true })
+  return [row, before]
+}
+
+function keysOf(model: ModelStatic<Model>, rows: readonly Model[]): string[] {
   try {
-    keys = changeKeys(model, rows)
+    return changeKeys(model, rows)
   } catch (error) {
     report(error, { operation: 'invalidate', key: model.name })
-    return
+    return []
   }
-  // A model whose changes must never be served stale (permissions, prices) forbids grace.
-  const grace = (model as { cachemeGrace?: boolean }).cachemeGrace !== false
-  await invalidateDependencies(keys, { grace })
+}
+
+/** A model whose changes must never be served stale (permissions, prices) forbids grace. */
+function graceAllowed(model: ModelStatic<Model>): boolean {
+  return (model as { cachemeGrace?: boolean }).cachemeGrace !== false
 }

@@ -82,6 +82,16 @@ export class FailOpenStore implements Store {
     return this.#bounded(() => this.#inner.liveMembers(set))
   }
 
+  async acquireLease(name: string, ms: number): Promise<string | undefined> {
+    if (this.#replay.size > 0 || !this.#breaker.allows()) throw UNAVAILABLE
+    return this.#bounded(() => this.#inner.acquireLease(name, ms))
+  }
+
+  async releaseLease(name: string, token: string): Promise<void> {
+    if (!this.#breaker.allows()) return // it expires by itself
+    await this.#bounded(() => this.#inner.releaseLease(name, token))
+  }
+
   /** Housekeeping takes its time: bounded per step by the inner store, not by the call timeout. */
   async gc(options?: GcOptions): Promise<GcReport> {
     if (this.#breaker.isOpen) throw UNAVAILABLE

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { CachemeError } from '../errors'
 import type { EntryRef, KeyLayout } from '../keys'
 import { open, seal, staleFrom } from './envelope'
@@ -151,6 +152,18 @@ export class MemoryStore implements Store {
     }
     if (slot.members.size === 0) this.#keys.delete(set)
     return alive
+  }
+
+  async acquireLease(name: string, ms: number): Promise<string | undefined> {
+    const now = Date.now()
+    if (this.#slot(name, 'string', now)) return undefined
+    const token = randomUUID()
+    this.#keys.set(name, { kind: 'string', value: token, expiresAt: now + ms })
+    return token
+  }
+
+  async releaseLease(name: string, token: string): Promise<void> {
+    if (this.#slot(name, 'string', Date.now())?.value === token) this.#keys.delete(name)
   }
 
   async gc(options?: GcOptions): Promise<GcReport> {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Cluster, Redis } from 'ioredis'
@@ -21,6 +22,7 @@ interface ScriptCommands {
   cachemeRaiseGuards(numberOfKeys: number, ...args: (string | number)[]): Promise<number>
   cachemePopSets(numberOfKeys: number, ...args: (string | number)[]): Promise<[number, number]>
   cachemeLiveMembers(set: string, now: number): Promise<string[]>
+  cachemeReleaseLease(lease: string, token: string): Promise<number>
   /** One SSCAN / HSCAN page of gc: resolves to [next cursor, members or fields removed]. */
   cachemePruneSet(set: string, now: number, cursor: string, count: number): Promise<[string, number]>
   cachemePruneHash(hash: string, now: number, cursor: string, count: number): Promise<[string, number]>
@@ -35,6 +37,7 @@ const SCRIPTS: Record<keyof ScriptCommands, { file: string; numberOfKeys?: numbe
   cachemeRaiseGuards: { file: 'raise-guards.lua' },
   cachemePopSets: { file: 'pop-sets.lua', uses: LIVENESS },
   cachemeLiveMembers: { file: 'live-members.lua', numberOfKeys: 1, uses: LIVENESS },
+  cachemeReleaseLease: { file: 'release-lease.lua', numberOfKeys: 1 },
   cachemePruneSet: { file: 'prune-set.lua', numberOfKeys: 1, uses: LIVENESS },
   cachemePruneHash: { file: 'prune-hash.lua', numberOfKeys: 1, uses: LIVENESS },
 }
@@ -130,6 +133,15 @@ export class RedisStore implements Store {
 
   liveMembers(set: string): Promise<string[]> {
     return this.#client.cachemeLiveMembers(set, Date.now())
+  }
+
+  async acquireLease(name: string, ms: number): Promise<string | undefined> {
+    const token = randomUUID()
+    return (await this.#client.set(name, token, 'PX', ms, 'NX')) === 'OK' ? token : undefined
+  }
+
+  async releaseLease(name: string, token: string): Promise<void> {
+    await this.#client.cachemeReleaseLease(name, token)
   }
 
   async gc(options?: GcOptions): Promise<GcReport> {

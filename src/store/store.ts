@@ -90,6 +90,10 @@ export interface Store {
   deleteMatching(pattern: string): Promise<number>
   /** The members of a set whose entries are still stored; dead members are pruned. */
   liveMembers(set: string): Promise<string[]>
+  /** Takes the lease `name` for `ms` unless another holder has it; resolves to the token, or undefined. */
+  acquireLease(name: string, ms: number): Promise<string | undefined>
+  /** Gives the lease back, if `token` still holds it. */
+  releaseLease(name: string, token: string): Promise<void>
   /**
    * Walks every dependency and tag set and every hash under the prefix: removes members whose
    * entries are gone or expired, deletes hash fields past their deadline, and so sets and hashes

@@ -56,12 +56,27 @@ for (const db of testDatabases()) {
       registerInvalidModels([store.User, store.User])
       cacheme({ key: () => 'k', invalidModels: [store.User] })(async () => 1)
       const hooks = (store.User as unknown as { options: { hooks: Record<string, { name?: string }[]> } }).options.hooks
-      expect(hooks.afterSave.filter(hook => hook.name === 'cacheme')).to.have.length(1)
+      expect(hooks.afterUpdate.filter(hook => hook.name === 'cacheme')).to.have.length(1)
     })
 
     it('save / instance update invalidates the row and nothing else', async () => {
       const ann = await store.User.findByPk(1)
       await expectInvalidated(() => ann!.update({ name: 'ann2' }), ['User:1', 'User:list'], ['User:1', 'User:2', 'User:list'])
+    })
+
+    it('a save that changes a column the cache key depends on invalidates the keys as they were and as they are', async () => {
+      const book = await store.Book.findByPk(1)
+      await expectInvalidated(() => book!.update({ ownerId: 2 }), ['Book:1', 'User:1:books', 'User:2:books'], ['Book:1', 'User:1:books', 'User:2:books', 'User:3:books'])
+    })
+
+    it('takes the keys of a change inside a transaction when it is made, not when it commits', async () => {
+      await watch.prime('User:1:books', 'User:2:books', 'User:3:books')
+      const transaction = await store.sequelize.transaction()
+      const book = await store.Book.findByPk(1, { transaction })
+      await book!.update({ ownerId: 2 }, { transaction })
+      book!.set('ownerId', 3) // changed again in memory, never saved
+      await transaction.commit()
+      expect(await watch.invalidated('User:1:books', 'User:2:books', 'User:3:books')).to.have.members(['User:1:books', 'User:2:books'])
     })
 
     it('create invalidates the new row\'s keys', async () => {

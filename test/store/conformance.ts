@@ -297,6 +297,22 @@ export function storeConformance(
       })
     })
 
+    describe('leases', () => {
+      it('gives a lease to one holder at a time, back only with its token, and lets it expire', async () => {
+        const name = layout.lease(entry('Book:1>owner'))
+        const token = await store.acquireLease(name, SHORT_TTL_MS)
+        expect(token).to.be.a('string')
+        expect(await store.acquireLease(name, SHORT_TTL_MS)).to.equal(undefined)
+        await store.releaseLease(name, 'not-the-token')
+        expect(await store.acquireLease(name, SHORT_TTL_MS)).to.equal(undefined)
+        await store.releaseLease(name, token!)
+        const next = await store.acquireLease(name, SHORT_TTL_MS)
+        expect(next).to.be.a('string').and.not.equal(token)
+        await sleep(PAST_SHORT_TTL_MS)
+        expect(await store.acquireLease(name, SHORT_TTL_MS)).to.be.a('string')
+      })
+    })
+
     describe('deleteEntries', () => {
       it('deletes the entries and refuses older writes to them, but not to others', async () => {
         await put('Book:1', 'v')

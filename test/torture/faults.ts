@@ -1,6 +1,7 @@
 import type { RedisServer } from '../../tools/redis-server'
 import type { TcpProxy } from '../../tools/tcp-proxy'
-import { sleep, type Random } from './random'
+import type { Random } from './random'
+import { sleep } from './sleep'
 
 type Fault = 'reset' | 'restart' | 'blackhole'
 /** Every kind comes early, so that even a short run meets each of them. */

@@ -43,5 +43,3 @@ export class Random {
     return new Random(Math.imul(this.#state ^ (index + 1), 0x9e3779b1))
   }
 }
-
-export const sleep = (ms: number) => new Promise<void>(done => setTimeout(done, ms))

@@ -1,14 +1,16 @@
 import { Op } from 'sequelize'
 import { cacheme, type CachemeOptions } from '../../src'
 import type { TortureSchema } from './models'
-import { sleep, type Random } from './random'
+import type { Random } from './random'
+import { sleep } from './sleep'
 
 /**
- * How long a computation may take between reading its rows and returning. Serializers that call
- * other services take this long; shorter windows make a stale write-back too rare for the control
- * run to show it reliably within a few seconds.
+ * How long a computation takes between reading its rows and returning: serializers that call
+ * other services take this long. With shorter windows a stale write-back is too rare for the
+ * control run to show it reliably within a few seconds.
  */
-const MAX_COMPUTE_DELAY_MS = 20
+const MIN_COMPUTE_DELAY_MS = 10
+const MAX_COMPUTE_DELAY_MS = 30
 
 /** One serializer-like computation, callable through cacheme and uncached. */
 export interface Reader {
@@ -30,8 +32,8 @@ export interface ReaderSet {
 /**
  * The readers of the workload. Each reads rows without a transaction and names in `invalidKeys`
  * every row and link set it read, including rows it found missing and keys known only from the
- * result. After reading, each waits up to MAX_COMPUTE_DELAY_MS: a writer that commits in that
- * window makes the value stale before it is stored, which is the race the guard must catch.
+ * result. After reading, each waits 10-30 ms: a writer that commits in that window
+ * makes the value stale before it is stored, which is the race the guard must catch.
  */
 export function createReaders(schema: TortureSchema, ids: { users: number[]; books: number[] }, random: Random): ReaderSet {
   const { User, Book, BookReader } = schema
@@ -41,7 +43,7 @@ export function createReaders(schema: TortureSchema, ids: { users: number[]; boo
     get hits() { return hits },
     jitter: true,
   }
-  const widenRace = () => (set.jitter ? sleep(random.int(0, MAX_COMPUTE_DELAY_MS)) : Promise.resolve())
+  const widenRace = () => (set.jitter ? sleep(random.int(MIN_COMPUTE_DELAY_MS, MAX_COMPUTE_DELAY_MS)) : Promise.resolve())
   const reader = <F extends (id: number) => Promise<unknown>>(name: string, domain: number[], fresh: F, options: Pick<CachemeOptions, 'key' | 'invalidKeys'>): Reader => ({
     name,
     domain,

@@ -7,7 +7,7 @@ import { runWorkload, type WorkloadOptions } from './workload'
 /** A few seconds of the workload `npm run torture` runs for longer. */
 describe('consistency under concurrent reads, writes and Redis faults (torture)', function () {
   const postgres = testDatabases().find(db => db.dialect === 'postgres')
-  const workload: Omit<WorkloadOptions, 'guard'> = { durationMs: 3500, readers: 12, writers: 3, faults: true, seed: 20240 }
+  const workload: Omit<WorkloadOptions, 'guard'> = { durationMs: 5000, readers: 12, writers: 3, faults: true, seed: 20240 }
   const runs: Run[] = []
   let redis: RedisServer
 
@@ -27,6 +27,7 @@ describe('consistency under concurrent reads, writes and Redis faults (torture)'
     const figures = await runWorkload({ redis, databaseUrl: postgres!.url }, options)
     runs.push({ options, figures })
     expect(figures.operations.readErrors, 'decorated calls that threw').to.equal(0)
+    expect(figures.worstLatencyDownMs, 'the slowest decorated call while Redis was down (ms)').to.be.below(1500)
     expect(figures.checked).to.be.greaterThan(0)
     expect(figures.stale, figures.staleExamples.join('\n')).to.equal(0)
   })

@@ -1,7 +1,8 @@
 import { Op, type Transaction } from 'sequelize'
 import type { Book } from '../sequelize/models'
 import type { TortureSchema } from './models'
-import { sleep, type Random } from './random'
+import type { Random } from './random'
+import { sleep } from './sleep'
 
 export const WRITE_KINDS = ['save', 'bulkUpdate', 'destroy', 'restore', 'create', 'link', 'commit', 'rollback'] as const
 export type WriteKind = typeof WRITE_KINDS[number]
