@@ -2,6 +2,7 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import { CachemeError } from './errors'
 import { cachemeEvents } from './events'
 import { KeyLayout } from './keys'
+import { metrics } from './metrics'
 import { SingleFlight } from './single-flight'
 import { checkEvictionPolicy } from './store/eviction-policy'
 import { FailOpenStore, UNAVAILABLE } from './store/fail-open-store'
@@ -84,6 +85,7 @@ export function runtime(): Runtime {
 
 /** Closes the store the configuration opened (a client the application passed in stays open). */
 export async function shutdown(): Promise<void> {
+  await metrics.flush()
   const current = active
   active = undefined
   if (current) await closeStore(current)
@@ -136,6 +138,14 @@ function createRuntime(options: ConfigureOptions): Runtime {
     }
   }
   const store = createStore(options, layout, { timeoutMs: Math.round(timeout * 1000), replayLimit: replayQueueSize, report })
+  metrics.flushTo(async deltas => {
+    try {
+      await store.incrementStats(deltas)
+    } catch (error) {
+      report(error, { operation: 'write' })
+      throw error
+    }
+  })
   return { store, layout, enabled, ttlMs: Math.round((ttl ?? 0) * 1000), report, maxValueBytes, flights: new SingleFlight() }
 }
 

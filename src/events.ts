@@ -3,6 +3,14 @@ import type { ErrorContext } from './config'
 
 /** What cacheme announces; listen with `cachemeEvents.on(name, listener)`. */
 export interface CachemeEventMap {
+  /** A call served from the cache: its key and tag. */
+  hit: [key: string, tag: string]
+  /** A call that computed (or joined a computation). */
+  miss: [key: string, tag: string]
+  /** A computed value was stored. */
+  store: [key: string, tag: string]
+  /** Entries were invalidated: how many, and what was asked (`invalidKey`, `tag`, `key`, `pattern`, or `model`). */
+  invalidate: [count: number, target: string]
   /** A store fault, also handed to `onError`. */
   fault: [error: unknown, context: ErrorContext]
   /** The circuit breaker opened (Redis is skipped) or closed again. */

@@ -1,5 +1,7 @@
 import { report, runtime } from './config'
 import { CachemeError } from './errors'
+import { cachemeEvents } from './events'
+import { metrics } from './metrics'
 import type { InvalidateOptions } from './store/store'
 
 /**
@@ -38,12 +40,17 @@ export async function invalidate(target: InvalidateTarget): Promise<number> {
   const { store, layout, enabled } = runtime()
   if (!enabled) return 0
   issued++
-  switch (kind) {
-    case 'key': return store.deleteEntries([layout.entry(value, 'invalidate({ key })')])
-    case 'invalidKey': return store.invalidateSets([layout.invalidSet(value)], options)
-    case 'tag': return store.invalidateSets([layout.tagSet(value)], options)
-    case 'pattern': return store.deleteMatching(value)
-  }
+  const count = await (() => {
+    switch (kind) {
+      case 'key': return store.deleteEntries([layout.entry(value, 'invalidate({ key })')])
+      case 'invalidKey': return store.invalidateSets([layout.invalidSet(value)], options)
+      case 'tag': return store.invalidateSets([layout.tagSet(value)], options)
+      case 'pattern': return store.deleteMatching(value)
+    }
+  })()
+  if (kind === 'tag') metrics.add(value, 'invalidations', count)
+  cachemeEvents.emit('invalidate', count, kind)
+  return count
 }
 
 /**
@@ -56,7 +63,7 @@ export async function invalidateDependencies(invalidKeys: Iterable<string>, opti
   if (!enabled || keys.length === 0) return
   issued++
   try {
-    await store.invalidateSets(keys.map(key => layout.invalidSet(key)), options)
+    cachemeEvents.emit('invalidate', await store.invalidateSets(keys.map(key => layout.invalidSet(key)), options), 'model')
   } catch (error) {
     report(error, { operation: 'invalidate', key: keys })
   }

@@ -25,6 +25,7 @@ const MAX_KEY_LENGTH = 1024
  *   sequence       <prefix>__seq             invalidation counter
  *   everything     <prefix>__everything      guard raised by pattern invalidation
  *   leases         <prefix>__lease:<key>     token of the process computing an entry
+ *   statistics     <prefix>__stats:<tag>     counters of a tag over all processes (hash)
  */
 export class KeyLayout {
   readonly seq: string
@@ -89,6 +90,11 @@ export class KeyLayout {
 
   tagSet(tag: string): string {
     return `${this.prefix}${RESERVED}tag:${tag}`
+  }
+
+  /** Counters of a tag added up over every process (`cacheme stats`). */
+  statsHash(tag: string): string {
+    return `${this.prefix}${RESERVED}stats:${tag}`
   }
 
   /** The lease that lets one process compute an entry while the others wait for it. */

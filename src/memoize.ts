@@ -1,5 +1,8 @@
 import { decode, encode } from './codec'
-import { runtime, type Runtime } from './config'
+import { runtime, type ErrorContext, type Runtime } from './config'
+import { cachemeEvents } from './events'
+import { metrics } from './metrics'
+import { UNAVAILABLE } from './store/fail-open-store'
 import { containerFactory, type Container } from './container'
 import { CachemeError } from './errors'
 import type { EntryRef } from './keys'
@@ -68,6 +71,8 @@ export class Memoized {
       return read.value
     }
 
+    metrics.add(this.#tag!, 'misses')
+    cachemeEvents.emit('miss', key, this.#tag!)
     const flight = current.flights.run(entry.full, compute)
     const shared = await flight.computation
     // A computation joined late may have read rows that changed before this call began.
@@ -77,7 +82,7 @@ export class Memoized {
   /** A stale value was served: one caller recomputes it in the background; its failure is reported. */
   #refresh(current: Runtime, key: string, entry: EntryRef, compute: () => Promise<Computation>): void {
     const { computation, joined } = current.flights.run(entry.full, compute)
-    if (!joined) computation.catch(error => current.report(error, { operation: 'refresh', key, method: this.#owner }))
+    if (!joined) computation.catch(error => this.#report(current, error, { operation: 'refresh', key }))
   }
 
   async #read(current: Runtime, key: string, entry: EntryRef, c: Container): Promise<Lookup> {
@@ -85,11 +90,13 @@ export class Memoized {
       const { value, stale, seq } = await current.store.read(entry)
       if (value === undefined) return { hit: false, seq }
       const result = decode(value)
+      metrics.add(this.#tag!, 'hits')
+      cachemeEvents.emit('hit', key, this.#tag!)
       this.#options.hit?.(key, result, c)
       return { hit: true, value: result, stale, seq }
     } catch (error) {
       // Without the sequence nothing can be written safely: compute and return uncached.
-      current.report(error, { operation: 'read', key, method: this.#owner })
+      this.#report(current, error, { operation: 'read', key })
       return { hit: false, seq: undefined }
     }
   }
@@ -98,7 +105,7 @@ export class Memoized {
   #leased(current: Runtime, key: string, entry: EntryRef, compute: () => Promise<Computation>, seq: number | undefined): Promise<Computation> {
     const lease = this.#options.lease
     if (!lease || seq === undefined) return compute()
-    return underLease(current.store, entry, lease * 1000, compute, error => current.report(error, { operation: 'read', key, method: this.#owner }))
+    return underLease(current.store, entry, lease * 1000, compute, error => this.#report(current, error, { operation: 'read', key }))
   }
 
   /** Computes, then stores unless the sequence is unknown; stale when its inputs changed meanwhile. */
@@ -107,6 +114,7 @@ export class Memoized {
     const invalidationsBefore = localInvalidations()
     const started = Date.now()
     const result = await this.#fn.apply(self, args)
+    metrics.add(this.#tag!, 'computeMs', Date.now() - started)
     const written = seq === undefined ? 'skipped' : await this.#write(current, c, key, entry, result, seq, started)
     return { result, stale: written === 'refused' || localInvalidations() !== invalidationsBefore }
   }
@@ -114,20 +122,20 @@ export class Memoized {
   async #write(current: Runtime, c: Container, key: string, entry: EntryRef, result: unknown, seq: number, started: number): Promise<'stored' | 'refused' | 'skipped'> {
     c.result = c.cachemeResult = result
     const dependencies = this.#dependenciesOf(c)
-    const context = { operation: 'write', key, method: this.#owner } as const
+    const context = { operation: 'write', key } as const
     let value: string
     try {
       value = encode(result)
     } catch (error) {
-      current.report(new CachemeError('UNSERIALIZABLE_RESULT', `${this.#owner}: the result for key ${JSON.stringify(key)} cannot be cached: ${(error as Error).message}`, { cause: error }), context)
+      this.#report(current, new CachemeError('UNSERIALIZABLE_RESULT', `${this.#owner}: the result for key ${JSON.stringify(key)} cannot be cached: ${(error as Error).message}`, { cause: error }), context)
       return 'skipped'
     }
     if (current.maxValueBytes > 0 && Buffer.byteLength(value) > current.maxValueBytes) {
-      current.report(new CachemeError('VALUE_TOO_LARGE', `${this.#owner}: the result for key ${JSON.stringify(key)} is ${Buffer.byteLength(value)} bytes, over maxValueBytes ${current.maxValueBytes}`), context)
+      this.#report(current, new CachemeError('VALUE_TOO_LARGE', `${this.#owner}: the result for key ${JSON.stringify(key)} is ${Buffer.byteLength(value)} bytes, over maxValueBytes ${current.maxValueBytes}`), context)
       return 'skipped'
     }
     if (Date.now() - started >= GUARD_TTL_MS) {
-      current.report(new CachemeError('COMPUTE_TOO_SLOW', `${this.#owner}: computing ${JSON.stringify(key)} took longer than ${GUARD_TTL_MS / 1000} s, so it was not cached`), context)
+      this.#report(current, new CachemeError('COMPUTE_TOO_SLOW', `${this.#owner}: computing ${JSON.stringify(key)} took longer than ${GUARD_TTL_MS / 1000} s, so it was not cached`), context)
       return 'skipped'
     }
     const { layout, store } = current
@@ -137,11 +145,20 @@ export class Memoized {
     const ttlMs = ttl === undefined ? current.ttlMs : Math.round(ttl * 1000)
     const graceMs = Math.round((this.#options.grace ?? 0) * 1000)
     try {
-      return (await store.write({ entry, value, ttlMs, graceMs, sets, seq })) ? 'stored' : 'refused'
+      const stored = await store.write({ entry, value, ttlMs, graceMs, sets, seq })
+      metrics.add(this.#tag!, stored ? 'stores' : 'refused')
+      if (stored) cachemeEvents.emit('store', key, this.#tag!)
+      return stored ? 'stored' : 'refused'
     } catch (error) {
-      current.report(error, context)
+      this.#report(current, error, context)
       return 'skipped'
     }
+  }
+
+  /** Reports a fault of this method's call, counting it for its tag. */
+  #report(current: Runtime, error: unknown, context: { operation: ErrorContext['operation']; key: string }): void {
+    if (error !== UNAVAILABLE) metrics.add(this.#tag!, 'errors')
+    current.report(error, { ...context, method: this.#owner })
   }
 
   #keyOf(c: Container): string {

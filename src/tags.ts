@@ -1,5 +1,6 @@
 import { runtime } from './config'
 import { invalidate } from './invalidation'
+import { metrics, type TagStats } from './metrics'
 
 /** A group of cached keys: by default those of one decorated method (`ClassName.methodName`). */
 export class Tag {
@@ -11,6 +12,11 @@ export class Tag {
     if (!enabled) return []
     const members = await store.liveMembers(layout.tagSet(this.name))
     return members.map(member => layout.userKey(member))
+  }
+
+  /** This tag's counters in this process: hits, misses, stores, refused writes, invalidations, errors, compute time. */
+  stats(): TagStats {
+    return metrics.stats(this.name)
   }
 
   /** Invalidates every entry stored under this tag; returns how many. `grace: false` deletes entries that have grace. */

@@ -92,6 +92,11 @@ export class FailOpenStore implements Store {
     await this.#bounded(() => this.#inner.releaseLease(name, token))
   }
 
+  async incrementStats(deltas: ReadonlyMap<string, Readonly<Record<string, number>>>): Promise<void> {
+    if (!this.#breaker.allows()) throw UNAVAILABLE
+    await this.#bounded(() => this.#inner.incrementStats(deltas))
+  }
+
   /** Housekeeping takes its time: bounded per step by the inner store, not by the call timeout. */
   async gc(options?: GcOptions): Promise<GcReport> {
     if (this.#breaker.isOpen) throw UNAVAILABLE

@@ -166,6 +166,17 @@ export class MemoryStore implements Store {
     if (this.#slot(name, 'string', Date.now())?.value === token) this.#keys.delete(name)
   }
 
+  async incrementStats(deltas: ReadonlyMap<string, Readonly<Record<string, number>>>): Promise<void> {
+    const now = Date.now()
+    for (const [tag, counters] of deltas) {
+      const hash = this.#container(this.layout.statsHash(tag), 'hash', NEVER, now)
+      for (const [counter, amount] of Object.entries(counters)) {
+        const total = Number(hash.fields.get(counter)?.value ?? 0) + amount
+        hash.fields.set(counter, { value: String(total), expiresAt: NEVER })
+      }
+    }
+  }
+
   async gc(options?: GcOptions): Promise<GcReport> {
     // One synchronous pass, so the batch size has nothing to bound here; it is still checked.
     gcBatchSize(options)

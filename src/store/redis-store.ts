@@ -144,6 +144,16 @@ export class RedisStore implements Store {
     await this.#client.cachemeReleaseLease(name, token)
   }
 
+  async incrementStats(deltas: ReadonlyMap<string, Readonly<Record<string, number>>>): Promise<void> {
+    const pipeline = this.#client.pipeline()
+    for (const [tag, counters] of deltas) {
+      for (const [counter, amount] of Object.entries(counters)) {
+        if (amount !== 0) pipeline.hincrbyfloat(this.layout.statsHash(tag), counter, amount)
+      }
+    }
+    for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error
+  }
+
   async gc(options?: GcOptions): Promise<GcReport> {
     const batch = gcBatchSize(options)
     let sets = 0

@@ -94,6 +94,8 @@ export interface Store {
   acquireLease(name: string, ms: number): Promise<string | undefined>
   /** Gives the lease back, if `token` still holds it. */
   releaseLease(name: string, token: string): Promise<void>
+  /** Adds counters to the per-tag totals (`layout.statsHash(tag)`), fields by counter name. */
+  incrementStats(deltas: ReadonlyMap<string, Readonly<Record<string, number>>>): Promise<void>
   /**
    * Walks every dependency and tag set and every hash under the prefix: removes members whose
    * entries are gone or expired, deletes hash fields past their deadline, and so sets and hashes

@@ -1,0 +1,19 @@
+/** What the process exit status tells a script. */
+export const EXIT = {
+  ok: 0,
+  /** An unknown tag, an absent key. */
+  notFound: 1,
+  /** Bad arguments or options. */
+  usage: 2,
+  /** A bad Redis URL, a Redis that cannot be reached or does not answer. */
+  redis: 3,
+} as const
+
+export type ExitCode = typeof EXIT[keyof typeof EXIT]
+
+/** A failure the command explains in one line and ends with `exitCode`. */
+export class CliError extends Error {
+  constructor(readonly exitCode: ExitCode, message: string) {
+    super(message)
+  }
+}

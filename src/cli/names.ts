@@ -1,0 +1,62 @@
+import type { Redis } from 'ioredis'
+import type { KeyLayout } from '../keys'
+
+const INVALID_SUFFIX = ':invalid'
+const SCAN_COUNT = 1000
+
+/**
+ * Reading Redis back into cacheme's terms: which tag or invalid key a set stands for, where the
+ * per-tag statistics are. KeyLayout names what the library writes; these are its inverses.
+ */
+export function tagOfSet(layout: KeyLayout, set: string): string | undefined {
+  const tagPrefix = layout.tagSet('')
+  return set.startsWith(tagPrefix) ? set.slice(tagPrefix.length) : undefined
+}
+
+export function invalidKeyOfSet(layout: KeyLayout, set: string): string | undefined {
+  return layout.isIndexSet(set) && tagOfSet(layout, set) === undefined ? set.slice(layout.prefix.length, -INVALID_SUFFIX.length) : undefined
+}
+
+/** Counters of one tag, added up by every process: `<prefix>__stats:<tag>`. */
+export function statsHash(layout: KeyLayout, tag: string): string {
+  return `${layout.prefix}__stats:${tag}`
+}
+
+export interface ScanPage {
+  readonly names: string[]
+  /** About how much of the keyspace has been walked, 0 to 1. */
+  readonly done: number
+}
+
+/** SCAN pages of names matching a glob (built with layout.pattern, so inside the prefix), of one type if given. */
+export async function* scan(client: Redis, match: string, type?: 'set' | 'hash'): AsyncGenerator<ScanPage> {
+  let cursor = '0'
+  do {
+    const [next, names] = type === undefined
+      ? await client.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT)
+      : await client.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT, 'TYPE', type)
+    cursor = next
+    yield { names, done: cursor === '0' ? 1 : walked(cursor) }
+  } while (cursor !== '0')
+}
+
+/** Every name a scan yields. */
+export async function scanAll(client: Redis, match: string, type?: 'set' | 'hash'): Promise<string[]> {
+  const all: string[] = []
+  for await (const { names } of scan(client, match, type)) all.push(...names)
+  return all
+}
+
+/**
+ * SCAN walks hash buckets in reverse-binary order, so the cursor's bits reversed are the share of
+ * buckets already visited: an honest fraction for a progress bar, without counting keys first.
+ */
+function walked(cursor: string): number {
+  let value = BigInt(cursor)
+  let reversed = 0n
+  for (let bit = 0; bit < 64; bit++) {
+    reversed = (reversed << 1n) | (value & 1n)
+    value >>= 1n
+  }
+  return Number(reversed) / 2 ** 64
+}
