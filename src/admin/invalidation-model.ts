@@ -37,7 +37,7 @@ export function defineInvalidationModel(sequelize: Sequelize, options: Invalidat
   const { modelName = 'Invalidation', tableName = 'cacheme_invalidations' } = options
   if (sequelize.isDefined(modelName)) return sequelize.model(modelName) as InvalidationModel
   // The data types come from the application's own copy of Sequelize: cacheme does not depend on it.
-  const { DataTypes } = sequelize.constructor as typeof import('sequelize').Sequelize
+  const { DataTypes } = sequelize.constructor as unknown as { DataTypes: typeof import('sequelize').DataTypes }
   const model = sequelize.define<Invalidation>(modelName, {
     id: { type: DataTypes.INTEGER, autoIncrement: true, primaryKey: true },
     pattern: { type: DataTypes.STRING(1024), allowNull: true },
@@ -87,9 +87,9 @@ export function defineInvalidationModel(sequelize: Sequelize, options: Invalidat
 
 /** The model a router was given, checked. */
 export function checkedModel(model: unknown): InvalidationModel {
-  const candidate = model as Partial<InvalidationModel> | null
-  if (typeof candidate !== 'function' || typeof candidate.create !== 'function' || typeof candidate.findAll !== 'function') {
+  const candidate = model as { create?: unknown; findAll?: unknown }
+  if (typeof model !== 'function' || typeof candidate.create !== 'function' || typeof candidate.findAll !== 'function') {
     throw new CachemeError('INVALID_OPTIONS', 'cachemeAdmin(): model must be the model defineInvalidationModel() returned')
   }
-  return candidate as InvalidationModel
+  return model as InvalidationModel
 }

@@ -113,8 +113,10 @@ function describe(inspection: Inspection): string {
     ['key', key],
     ['redis', field === null ? `string ${redisKey}` : `hash ${redisKey}, field ${field}`],
     ['status', status],
-    ['fresh until', freshUntil === null ? 'invalidated' : `${freshUntil} (${relative(Date.parse(freshUntil) - Date.now())})`],
   ]
+  if (status !== 'unreadable') {
+    rows.push(['fresh until', freshUntil === null ? 'invalidated (no ttl)' : `${freshUntil} (${relative(Date.parse(freshUntil) - Date.now())})`])
+  }
   if (graceMs > 0) rows.push(['grace', seconds(graceMs)])
   rows.push(
     [field === null ? 'redis ttl' : 'hash ttl', redisTtlMs === null ? 'none' : seconds(redisTtlMs)],
