@@ -2,14 +2,28 @@
  * The argument container handed to `key`, `invalidKeys`, `skip`, `hit` and `miss`: `c.self` is
  * `this`, `c.args` the argument list, every declared parameter is there by name (a rest parameter
  * as its array), and `c.result` / `c.cachemeResult` hold the computed value for `invalidKeys`.
+ *
+ * A decorator cannot tell TypeScript which method it decorates, so by default `self`, `result` and
+ * the parameters read by name are loosely typed. Declare the container to type them, e.g.
+ * `interface OwnerCall extends Container<BookSerializer, [book: Book], Person> { book: Book }` and
+ * `cacheme<OwnerCall>({ key: c => ... })`; the decorator then checks the method against it.
  */
-export interface Container<Self = any> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- undeclared, self and result are whatever the method has
+export interface Container<Self = any, Args extends readonly unknown[] = unknown[], Result = any> {
   self: Self
-  args: unknown[]
-  result?: any
-  cachemeResult?: any
+  args: Args
+  result?: Result
+  cachemeResult?: Result
+  /** Parameters by name: their names exist only at run time, so only a declared container types them. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above: untyped unless declared
   [parameter: string]: any
 }
+
+/** Any container: the constraint of the type parameters that take one. */
+export type AnyContainer = Container<unknown, readonly unknown[], unknown>
+
+/** The computed value's type that a container declares. */
+export type ResultOf<C extends AnyContainer> = C extends { result?: infer R } ? R : unknown
 
 /** The declared parameters of a function: names by position (undefined when destructured), and the rest parameter. */
 export interface Parameters {
@@ -22,8 +36,7 @@ const RESERVED = new Set(['self', 'args', 'result', 'cachemeResult'])
 /** Builds containers for one function; its parameter names are read once, here. */
 export function containerFactory(fn: Function): (self: unknown, args: unknown[]) => Container {
   const { names, rest } = parameterNames(fn)
-  const named = names.map((name, index) => [name, index] as const)
-    .filter((pair): pair is readonly [string, number] => pair[0] !== undefined && !RESERVED.has(pair[0]))
+  const named = names.map((name, index) => [name, index] as const).filter((pair): pair is readonly [string, number] => pair[0] !== undefined && !RESERVED.has(pair[0]))
   const restName = rest !== undefined && !RESERVED.has(rest) ? rest : undefined
   const restFrom = names.length
   return (self, args) => {

@@ -1,33 +1,52 @@
-import type { Container } from './container'
+import type { AnyContainer, Container, ResultOf } from './container'
 import { CachemeError } from './errors'
 import { Memoized, ownerName } from './memoize'
 import { validateOptions, type CachemeOptions } from './options'
 import { registerInvalidModels } from './sequelize/hooks'
 
-type AsyncFunction = (...args: any[]) => Promise<unknown>
+type AsyncFunction = (...args: unknown[]) => Promise<unknown>
+
+/** The arguments a container admits: any when it leaves them undeclared (`unknown[]`). */
+type Accepted<Args extends readonly unknown[]> = unknown[] extends Args ? never[] : Args
+
+/**
+ * Whether a class fits the container's `self`. A context is accepted where a subclass of its own
+ * is expected, so a plain constraint on it would also pass an unrelated class with fewer members.
+ */
+type SelfFits<This, Self> = [This] extends [Self] ? unknown : { readonly selfMustBe: Self }
+
+/** A function whose `this`, arguments and result fit the container `C`. */
+export type FunctionFor<C extends AnyContainer> = (this: C['self'], ...args: Accepted<C['args']>) => ResultOf<C> | PromiseLike<ResultOf<C>>
+
+/** A method whose `this`, arguments and result fit the container `C`; it must return a Promise. */
+export type MethodFor<C extends AnyContainer> = (this: C['self'], ...args: Accepted<C['args']>) => Promise<ResultOf<C>>
 
 /**
  * What `cacheme(options)` returns: a legacy (`experimentalDecorators`) method decorator, a standard
  * (TC39) method decorator, and a wrapper for a plain function, in one. The wrapped function always
- * returns a Promise, so decorated methods must be declared to return one.
+ * returns a Promise, so decorated methods must be declared to return one. A declared container
+ * (`cacheme<C>`) is checked against the method: its `self`, `args` and `result` must fit.
  */
-export interface CachemeDecorator {
-  <F extends (...args: any[]) => unknown>(fn: F): (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>
-  <F extends AsyncFunction>(method: F, context: ClassMethodDecoratorContext): F
-  <F extends AsyncFunction>(target: object, propertyKey: string | symbol, descriptor: TypedPropertyDescriptor<F>): TypedPropertyDescriptor<F>
+export interface CachemeDecorator<C extends AnyContainer = Container> {
+  // `decorator?: never` keeps decorator calls, which pass more arguments, off this signature.
+  <F extends FunctionFor<C>>(fn: F, decorator?: never): (this: ThisParameterType<F>, ...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>
+  <This, F extends MethodFor<C>>(method: F, context: ClassMethodDecoratorContext<This, F> & SelfFits<This, C['self']>): F
+  <F extends MethodFor<C>>(target: C['self'] & object, propertyKey: string | symbol, descriptor: TypedPropertyDescriptor<F>): TypedPropertyDescriptor<F>
 }
 
-export function cacheme<C extends Container = Container>(options: CachemeOptions<C>): CachemeDecorator {
+export function cacheme<C extends AnyContainer = Container>(options: CachemeOptions<C>): CachemeDecorator<C> {
+  // The container type only guides the caller's key functions; the call path sees any container.
+  const loose = options as unknown as CachemeOptions
   function decorate(...args: unknown[]): unknown {
     const [first, second, third] = args
-    if (args.length === 1) return wrapFunction(first, options as CachemeOptions)
-    if (isMethodContext(second)) return wrapStandardMethod(first, second, options as CachemeOptions)
+    if (args.length === 1) return wrapFunction(first, loose)
+    if (isMethodContext(second)) return wrapStandardMethod(first, second, loose)
     if (args.length === 3 && (typeof second === 'string' || typeof second === 'symbol')) {
-      return wrapLegacyMethod(first as object, second, third as PropertyDescriptor | undefined, options as CachemeOptions)
+      return wrapLegacyMethod(first as object, second, third as PropertyDescriptor | undefined, loose)
     }
     throw new CachemeError('INVALID_OPTIONS', '@cacheme applies to methods and functions only')
   }
-  return decorate as CachemeDecorator
+  return decorate as CachemeDecorator<C>
 }
 
 function wrapFunction(fn: unknown, options: CachemeOptions): AsyncFunction {

@@ -8,12 +8,7 @@ import type { InvalidateOptions } from './store/store'
  * One way of choosing what to invalidate by hand. `grace: false` deletes entries that have grace
  * instead of keeping them stale (keys and patterns always delete).
  */
-export type InvalidateTarget = (
-  | { readonly key: string }
-  | { readonly invalidKey: string }
-  | { readonly tag: string }
-  | { readonly pattern: string }
-) & { readonly grace?: boolean }
+export type InvalidateTarget = ({ readonly key: string } | { readonly invalidKey: string } | { readonly tag: string } | { readonly pattern: string }) & { readonly grace?: boolean }
 
 const TARGETS = ['key', 'invalidKey', 'tag', 'pattern'] as const
 
@@ -42,10 +37,14 @@ export async function invalidate(target: InvalidateTarget): Promise<number> {
   issued++
   const count = await (() => {
     switch (kind) {
-      case 'key': return store.deleteEntries([layout.entry(value, 'invalidate({ key })')])
-      case 'invalidKey': return store.invalidateSets([layout.invalidSet(value)], options)
-      case 'tag': return store.invalidateSets([layout.tagSet(value)], options)
-      case 'pattern': return store.deleteMatching(value)
+      case 'key':
+        return store.deleteEntries([layout.entry(value, 'invalidate({ key })')])
+      case 'invalidKey':
+        return store.invalidateSets([layout.invalidSet(value)], options)
+      case 'tag':
+        return store.invalidateSets([layout.tagSet(value)], options)
+      case 'pattern':
+        return store.deleteMatching(value)
     }
   })()
   if (kind === 'tag') metrics.add(value, 'invalidations', count)
@@ -63,13 +62,20 @@ export async function invalidateDependencies(invalidKeys: Iterable<string>, opti
   if (!enabled || keys.length === 0) return
   issued++
   try {
-    cachemeEvents.emit('invalidate', await store.invalidateSets(keys.map(key => layout.invalidSet(key)), options), 'model')
+    cachemeEvents.emit(
+      'invalidate',
+      await store.invalidateSets(
+        keys.map(key => layout.invalidSet(key)),
+        options,
+      ),
+      'model',
+    )
   } catch (error) {
     report(error, { operation: 'invalidate', key: keys })
   }
 }
 
-function chosen(target: InvalidateTarget): [typeof TARGETS[number], string] {
+function chosen(target: InvalidateTarget): [(typeof TARGETS)[number], string] {
   const given = target === null || typeof target !== 'object' ? [] : TARGETS.filter(name => (target as Record<string, unknown>)[name] !== undefined)
   if (given.length !== 1) {
     throw new CachemeError('INVALID_OPTIONS', `invalidate() takes exactly one of ${TARGETS.join(', ')}, got ${given.length === 0 ? 'none' : given.join(' and ')}`)

@@ -127,15 +127,30 @@ export class Memoized {
     try {
       value = encode(result)
     } catch (error) {
-      this.#report(current, new CachemeError('UNSERIALIZABLE_RESULT', `${this.#owner}: the result for key ${JSON.stringify(key)} cannot be cached: ${(error as Error).message}`, { cause: error }), context)
+      this.#report(
+        current,
+        new CachemeError('UNSERIALIZABLE_RESULT', `${this.#owner}: the result for key ${JSON.stringify(key)} cannot be cached: ${(error as Error).message}`, { cause: error }),
+        context,
+      )
       return 'skipped'
     }
     if (current.maxValueBytes > 0 && Buffer.byteLength(value) > current.maxValueBytes) {
-      this.#report(current, new CachemeError('VALUE_TOO_LARGE', `${this.#owner}: the result for key ${JSON.stringify(key)} is ${Buffer.byteLength(value)} bytes, over maxValueBytes ${current.maxValueBytes}`), context)
+      this.#report(
+        current,
+        new CachemeError(
+          'VALUE_TOO_LARGE',
+          `${this.#owner}: the result for key ${JSON.stringify(key)} is ${Buffer.byteLength(value)} bytes, over maxValueBytes ${current.maxValueBytes}`,
+        ),
+        context,
+      )
       return 'skipped'
     }
     if (Date.now() - started >= GUARD_TTL_MS) {
-      this.#report(current, new CachemeError('COMPUTE_TOO_SLOW', `${this.#owner}: computing ${JSON.stringify(key)} took longer than ${GUARD_TTL_MS / 1000} s, so it was not cached`), context)
+      this.#report(
+        current,
+        new CachemeError('COMPUTE_TOO_SLOW', `${this.#owner}: computing ${JSON.stringify(key)} took longer than ${GUARD_TTL_MS / 1000} s, so it was not cached`),
+        context,
+      )
       return 'skipped'
     }
     const { layout, store } = current

@@ -1,4 +1,4 @@
-import type { Container } from './container'
+import type { AnyContainer, Container, ResultOf } from './container'
 import { CachemeError } from './errors'
 
 /** Keys returned by `invalidKeys`: a string, null, or nested arrays of them. */
@@ -7,10 +7,14 @@ export type InvalidKeys = string | null | undefined | readonly InvalidKeys[]
 /** A Sequelize model class, as far as cacheme needs to know it. */
 export interface ModelClass {
   readonly name: string
-  addHook(...args: any[]): unknown
+  // Method syntax keeps the parameters bivariant, so Sequelize's overloaded addHook fits.
+  addHook(...args: never[]): unknown
 }
 
-export interface CachemeOptions<C extends Container = Container> {
+/** A through model of belongsToMany: per linked model's name, the keys a link change clears. */
+export type M2MCacheKeys = Record<string, (ids: unknown[]) => InvalidKeys>
+
+export interface CachemeOptions<C extends AnyContainer = Container> {
   /** The cache key of a call. A key with `>` is a hash field: `Book:1>owner`. */
   readonly key: (c: C) => string
   /** Dependency keys: the call's entry is deleted when any of them is invalidated. `c.result` is set. */
@@ -21,7 +25,7 @@ export interface CachemeOptions<C extends Container = Container> {
   readonly invalidM2MModels?: readonly ModelClass[]
   /** Groups the keys for `cachemeTags[tag]`. Default `ClassName.methodName`, or the function's name. */
   readonly tag?: string
-  readonly hit?: (key: string, result: unknown, c: C) => void
+  readonly hit?: (key: string, result: ResultOf<C>, c: C) => void
   readonly miss?: (key: string, c: C) => void
   /** Time to live in seconds (0: no expiry); overrides the configured default. */
   readonly ttl?: number

@@ -23,7 +23,10 @@ for (const backend of BACKENDS) {
     for (const [what, make, code] of results) {
       it(`returns ${what} uncached and tells onError (${code}) naming the method`, async () => {
         let computations = 0
-        const fn = cacheme({ key: () => 'bad' })(async function badResult() { computations++; return make() })
+        const fn = cacheme({ key: () => 'bad' })(async function badResult() {
+          computations++
+          return make()
+        })
         const value = make()
         expect(typeof (await fn())).to.equal(typeof value)
         await fn()
@@ -37,8 +40,11 @@ for (const backend of BACKENDS) {
 
     it('caches undefined as a value', async () => {
       let computations = 0
-      const fn = cacheme({ key: () => 'void' })(async () => { computations++ })
-      await fn(); await fn()
+      const fn = cacheme({ key: () => 'void' })(async () => {
+        computations++
+      })
+      await fn()
+      await fn()
       expect(computations).to.equal(1)
       expect(onError.called).to.equal(false)
     })
@@ -60,7 +66,8 @@ describe('what a caller passes stays inside the prefix', () => {
     const redis = redisClient()
     await redis.set('outside:Book:1', 'x')
     const fn = cacheme({ key: c => `Book:${c.id}` })(async (id: number) => id)
-    await fn(1); await fn(2)
+    await fn(1)
+    await fn(2)
     expect(await invalidate({ pattern: '*' })).to.equal(2)
     expect(await invalidate({ pattern: '[a-z]*:Book:1' })).to.equal(0)
     expect(await redis.get('outside:Book:1')).to.equal('x')
@@ -68,9 +75,11 @@ describe('what a caller passes stays inside the prefix', () => {
     await redis.del('outside:Book:1')
   })
 
-  it('refuses keys that would name cacheme\'s own bookkeeping', async () => {
+  it("refuses keys that would name cacheme's own bookkeeping", async () => {
     configureBackend('redis')
-    const fn = cacheme({ key: c => c.key })(async function own(key: string) { return key })
+    const fn = cacheme({ key: c => c.key })(async function own(key: string) {
+      return key
+    })
     for (const key of ['__seq', '__tag:x', 'x:invalid', 'x:invalid>f']) {
       const error = await fn(key).catch((caught: unknown) => caught)
       expect(error).to.be.instanceOf(CachemeError).and.have.property('code', 'INVALID_KEY')

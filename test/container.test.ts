@@ -8,11 +8,14 @@ describe('container', () => {
         return [book, user]
       }
     }
-    expect(parameterNames(function named(a: unknown, b: unknown) { return [a, b] }).names).to.deep.equal(['a', 'b'])
+    expect(
+      parameterNames(function named(a: unknown, b: unknown) {
+        return [a, b]
+      }).names,
+    ).to.deep.equal(['a', 'b'])
     expect(parameterNames(Serializer.prototype.method).names).to.deep.equal(['book', 'user'])
     expect(parameterNames((x: unknown) => x).names).to.deep.equal(['x'])
     expect(parameterNames(async (x: unknown, y: unknown) => [x, y]).names).to.deep.equal(['x', 'y'])
-    // eslint-disable-next-line no-new-func
     expect(parameterNames(new Function('single', 'return single') as Function).names).to.deep.equal(['single'])
   })
 

@@ -6,9 +6,8 @@ import { BACKENDS, configureBackend, redisClient, sleep } from './support/backen
 
 for (const backend of BACKENDS) {
   describe(`@cacheme on the ${backend} store`, () => {
-    let prefix: string
     beforeEach(() => {
-      prefix = configureBackend(backend)
+      configureBackend(backend)
     })
 
     class BookSerializer {
@@ -78,7 +77,9 @@ for (const backend of BACKENDS) {
     })
 
     it('tags a wrapped function with its name by default', async () => {
-      const loadUser = cacheme({ key: c => `User:${c.id}>profile` })(async function loadUser(id: number) { return { id } })
+      const loadUser = cacheme({ key: c => `User:${c.id}>profile` })(async function loadUser(id: number) {
+        return { id }
+      })
       await loadUser(1)
       expect(await cachemeTags.loadUser.keys()).to.deep.equal(['User:1>profile'])
     })
@@ -117,11 +118,17 @@ for (const backend of BACKENDS) {
       const short = cacheme({ key: c => `Book:1>${c.name}`, ttl: 0.15 })(async (name: string) => ++calls)
       const long = cacheme({ key: c => `Book:1>${c.name}` })(async (name: string) => ++calls)
       const own = cacheme({ key: () => 'own', ttl: 0.15 })(async () => ++calls)
-      await short('a'); await long('b'); await own()
-      await short('a'); await long('b'); await own()
+      await short('a')
+      await long('b')
+      await own()
+      await short('a')
+      await long('b')
+      await own()
       expect(calls).to.equal(3)
       await sleep(300)
-      await short('a'); await long('b'); await own()
+      await short('a')
+      await long('b')
+      await own()
       expect(calls).to.equal(5)
     })
 
@@ -130,9 +137,11 @@ for (const backend of BACKENDS) {
       let calls = 0
       const withDefault = cacheme({ key: () => 'default' })(async () => ++calls)
       const forever = cacheme({ key: () => 'forever', ttl: 0 })(async () => ++calls)
-      await withDefault(); await forever()
+      await withDefault()
+      await forever()
       await sleep(300)
-      await withDefault(); await forever()
+      await withDefault()
+      await forever()
       expect(calls).to.equal(3)
     })
 
@@ -141,7 +150,10 @@ for (const backend of BACKENDS) {
       class Serializer {
         @cacheme({
           key: c => `c:${c.a}:${c.rest.join(',')}`,
-          invalidKeys: c => { seen.push({ ...c }); return null },
+          invalidKeys: c => {
+            seen.push({ ...c })
+            return null
+          },
         })
         async method(a: number, ...rest: number[]) {
           return a + rest.length
@@ -158,7 +170,9 @@ for (const backend of BACKENDS) {
       const fn = cacheme({ key: c => `p:${c.x}` })(async (x: number) => x)
       const toString = sinon.spy(Function.prototype, 'toString')
       try {
-        await fn(1); await fn(2); await fn(1)
+        await fn(1)
+        await fn(2)
+        await fn(1)
       } finally {
         toString.restore()
       }
@@ -169,8 +183,14 @@ for (const backend of BACKENDS) {
       const hit = sinon.spy()
       const miss = sinon.spy()
       let calls = 0
-      const fn = cacheme({ key: c => `k:${c.x}`, hit, miss, skip: c => c.x < 0 })(async (x: number) => { calls++; return x * 2 })
-      await fn(1); await fn(1); await fn(-1); await fn(-1)
+      const fn = cacheme({ key: c => `k:${c.x}`, hit, miss, skip: c => c.x < 0 })(async (x: number) => {
+        calls++
+        return x * 2
+      })
+      await fn(1)
+      await fn(1)
+      await fn(-1)
+      await fn(-1)
       expect(miss.callCount).to.equal(1)
       expect(miss.firstCall.args[0]).to.equal('k:1')
       expect(hit.callCount).to.equal(1)
@@ -192,9 +212,17 @@ for (const backend of BACKENDS) {
     })
 
     it('rejects when the key function or invalidKeys throw, naming the method', async () => {
-      const broken = cacheme({ key: () => { throw new Error('boom') } })(async function brokenKey() { return 1 })
+      const broken = cacheme({
+        key: () => {
+          throw new Error('boom')
+        },
+      })(async function brokenKey() {
+        return 1
+      })
       await expectRejection(broken(), /^brokenKey: the key function threw: boom/)
-      const badDeps = cacheme({ key: () => 'k', invalidKeys: () => [5 as unknown as string] })(async function badDependencies() { return 1 })
+      const badDeps = cacheme({ key: () => 'k', invalidKeys: () => [5 as unknown as string] })(async function badDependencies() {
+        return 1
+      })
       await expectRejection(badDeps(), /^badDependencies: invalidKeys must give non-empty strings, got number/)
     })
 
@@ -202,7 +230,10 @@ for (const backend of BACKENDS) {
       const onError = sinon.spy()
       configureBackend(backend, { onError })
       let calls = 0
-      const fn = cacheme({ key: () => 'big' })(async function bigint() { calls++; return 10n })
+      const fn = cacheme({ key: () => 'big' })(async function bigint() {
+        calls++
+        return 10n
+      })
       expect(await fn()).to.equal(10n)
       expect(await fn()).to.equal(10n)
       expect(calls).to.equal(2)
@@ -213,7 +244,8 @@ for (const backend of BACKENDS) {
       const prefix = configureBackend(backend, { enabled: false })
       let calls = 0
       const fn = cacheme({ key: () => 'off' })(async () => ++calls)
-      await fn(); await fn()
+      await fn()
+      await fn()
       expect(calls).to.equal(2)
       if (backend === 'redis') expect(await redisClient().keys(`${prefix}*`)).to.deep.equal([])
     })
@@ -221,9 +253,11 @@ for (const backend of BACKENDS) {
     it('uses the configuration active at call time', async () => {
       let calls = 0
       const fn = cacheme({ key: () => 'switch' })(async () => ++calls)
-      await fn(); await fn()
+      await fn()
+      await fn()
       configureBackend(backend)
-      await fn(); await fn()
+      await fn()
+      await fn()
       expect(calls).to.equal(2)
     })
   })
@@ -246,7 +280,8 @@ describe('@cacheme Redis layout', () => {
     const prefix = configureBackend('redis')
     const short = cacheme({ key: () => 'Book:5>a', invalidKeys: () => 'User:5', ttl: 10 })(async () => 1)
     const long = cacheme({ key: () => 'Book:5>b', invalidKeys: () => 'User:5', ttl: 100 })(async () => 2)
-    await long(); await short()
+    await long()
+    await short()
     const redis = redisClient()
     expect(await redis.ttl(`${prefix}Book:5`)).to.be.within(90, 100)
     expect(await redis.ttl(`${prefix}User:5:invalid`)).to.be.within(90, 100)
@@ -270,18 +305,25 @@ describe('@cacheme Redis layout', () => {
     expect(commands.every(name => name === 'evalsha' || name === 'eval')).to.equal(true)
   })
 
-  for (const [form, redis] of [['a URL', () => testRedisUrl()], ['ioredis options', () => ({ port: Number(new URL(testRedisUrl()).port), host: '127.0.0.1' })]] as const) {
+  for (const [form, redis] of [
+    ['a URL', () => testRedisUrl()],
+    ['ioredis options', () => ({ port: Number(new URL(testRedisUrl()).port), host: '127.0.0.1' })],
+  ] as const) {
     it(`connects from ${form} and closes the client it opened on shutdown`, async () => {
-      const connections = async () => String(await redisClient().client('LIST')).trim().split('\n').length
+      const connections = async () =>
+        String(await redisClient().client('LIST'))
+          .trim()
+          .split('\n').length
       const before = await connections()
       configure({ redis: redis(), prefix: `own${Date.now()}:` })
       let calls = 0
       const fn = cacheme({ key: () => 'own-client' })(async () => ++calls)
-      await fn(); await fn()
+      await fn()
+      await fn()
       expect(calls).to.equal(1)
       expect(await connections()).to.equal(before + 1)
       await shutdown()
-      for (let tries = 0; tries < 50 && await connections() > before; tries++) await sleep(20)
+      for (let tries = 0; tries < 50 && (await connections()) > before; tries++) await sleep(20)
       expect(await connections()).to.equal(before)
       configureBackend('redis')
     })
@@ -290,7 +332,9 @@ describe('@cacheme Redis layout', () => {
   it('reports Redis faults to onError and still returns the computed value', async () => {
     const onError = sinon.spy()
     configureBackend('redis', { onError })
-    const fn = cacheme({ key: () => 'k' })(async function computed() { return 'value' })
+    const fn = cacheme({ key: () => 'k' })(async function computed() {
+      return 'value'
+    })
     const failing = sinon.stub(redisClient() as unknown as { cachemeRead: () => Promise<unknown> }, 'cachemeRead').rejects(new Error('connection lost'))
     try {
       expect(await fn()).to.equal('value')

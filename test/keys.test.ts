@@ -40,7 +40,9 @@ describe('KeyLayout', () => {
       }
       expect(error).to.be.instanceOf(CachemeError)
       expect((error as CachemeError).code).to.equal('INVALID_KEY')
-      expect((error as Error).message).to.match(/^BookSerializer\.getOwner: /).and.match(message)
+      expect((error as Error).message)
+        .to.match(/^BookSerializer\.getOwner: /)
+        .and.match(message)
     })
   }
 

@@ -17,7 +17,9 @@ for (const backend of BACKENDS) {
     it('counts hits, misses, stores, compute time and invalidations per tag', async () => {
       const tag = freshTag()
       const fn = cacheme({ key: c => `m:${c.id}`, invalidKeys: () => 'M', tag })(async (id: number) => id)
-      await fn(1); await fn(1); await fn(2)
+      await fn(1)
+      await fn(1)
+      await fn(2)
       expect(await cachemeTags[tag].invalidate()).to.equal(2)
       expect(cachemeTags[tag].stats()).to.deep.include({ hits: 1, misses: 2, stores: 2, refused: 0, invalidations: 2, errors: 0 })
       expect(cachemeTags[tag].stats().computeMs).to.be.at.least(0)
@@ -50,23 +52,30 @@ for (const backend of BACKENDS) {
       for (const [name, listener] of listeners) cachemeEvents.on(name, listener)
       try {
         const fn = cacheme({ key: () => 'e', invalidKeys: () => 'E', tag })(async () => 1)
-        await fn(); await fn()
+        await fn()
+        await fn()
         await invalidate({ invalidKey: 'E' })
       } finally {
         for (const [name, listener] of listeners) cachemeEvents.off(name, listener)
       }
-      expect(seen.args).to.deep.equal([['miss', 'e', tag], ['store', 'e', tag], ['hit', 'e', tag], ['invalidate', 1, 'invalidKey']])
+      expect(seen.args).to.deep.equal([
+        ['miss', 'e', tag],
+        ['store', 'e', tag],
+        ['hit', 'e', tag],
+        ['invalidate', 1, 'invalidKey'],
+      ])
     })
   })
 }
 
 describe('metrics across processes and for Prometheus', () => {
-  it('adds each process\'s counters to per-tag totals in Redis', async () => {
+  it("adds each process's counters to per-tag totals in Redis", async () => {
     const prefix = configureBackend('redis')
     const tag = freshTag()
     const fn = cacheme({ key: () => 'p', tag })(async () => 1)
     await metrics.flush()
-    await fn(); await fn()
+    await fn()
+    await fn()
     await metrics.flush()
     const totals = await redisClient().hgetall(`${prefix}__stats:${tag}`)
     expect(Number(totals.hits)).to.equal(1)
@@ -78,7 +87,8 @@ describe('metrics across processes and for Prometheus', () => {
     configureBackend('redis')
     const tag = freshTag()
     const fn = cacheme({ key: () => 'prom', tag: `${tag}"quoted` })(async () => 1)
-    await fn(); await fn()
+    await fn()
+    await fn()
     const server = createServer(metricsHandler())
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
     try {

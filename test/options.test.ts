@@ -32,7 +32,9 @@ describe('decorator options', () => {
   for (const [what, options, message] of cases) {
     it(`refuses ${what} when applied, naming the method`, () => {
       const error = decorationError(options)
-      expect(error.message).to.match(/^@cacheme on Serializer\.getOwner: /).and.match(message)
+      expect(error.message)
+        .to.match(/^@cacheme on Serializer\.getOwner: /)
+        .and.match(message)
     })
   }
 

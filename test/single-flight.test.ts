@@ -49,7 +49,12 @@ for (const backend of BACKENDS) {
     it('rejects every waiter when it fails, storing nothing and leaving nothing in flight', async () => {
       const { fn, gate, computations, set } = held()
       set('fail')
-      const calls = await concurrently(3, () => fn().then(() => 'resolved', (error: Error) => error.message))
+      const calls = await concurrently(3, () =>
+        fn().then(
+          () => 'resolved',
+          (error: Error) => error.message,
+        ),
+      )
       gate.resolve()
       expect(await Promise.all(calls)).to.deep.equal(Array(3).fill('compute failed'))
       expect(computations()).to.equal(1)

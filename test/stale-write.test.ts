@@ -12,7 +12,10 @@ for (const backend of BACKENDS) {
     beforeEach(() => configureBackend(backend))
 
     function ownerReader(options: { byResult?: boolean; tag?: string } = {}) {
-      const rows = new Map([[1, { ownerId: 7, name: 'old' }], [2, { ownerId: 8, name: 'other' }]])
+      const rows = new Map([
+        [1, { ownerId: 7, name: 'old' }],
+        [2, { ownerId: 8, name: 'other' }],
+      ])
       let gate: { started: () => void; released: Promise<void> } | undefined
       let computations = 0
       const read = cacheme({

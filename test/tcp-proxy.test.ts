@@ -23,7 +23,11 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 30
 }
 
 const ready = (client: Redis) => until(() => client.status === 'ready')
-const pings = (client: Redis) => client.ping().then(reply => reply === 'PONG', () => false)
+const pings = (client: Redis) =>
+  client.ping().then(
+    reply => reply === 'PONG',
+    () => false,
+  )
 
 describe('tcp proxy', () => {
   let proxy: TcpProxy

@@ -14,8 +14,7 @@ export interface PostgresServer {
 
 const DATABASE = 'cacheme_test'
 const OS_USER = 'postgres'
-const NOT_FOUND =
-  'PostgreSQL was not found (looked in /usr/lib/postgresql/*/bin and PATH); install it (apt-get install -y postgresql) or set DATABASE_URL'
+const NOT_FOUND = 'PostgreSQL was not found (looked in /usr/lib/postgresql/*/bin and PATH); install it (apt-get install -y postgresql) or set DATABASE_URL'
 
 /** Directory holding initdb and pg_ctl: the newest Debian install, else PATH. */
 export function findPostgresBin(): string | undefined {
@@ -27,7 +26,7 @@ export function findPostgresBin(): string | undefined {
     // not a Debian-style install
   }
   const hasTools = (dir: string) =>
-    ['initdb', 'pg_ctl', 'createdb'].every((tool) => {
+    ['initdb', 'pg_ctl', 'createdb'].every(tool => {
       try {
         fs.accessSync(path.join(dir, tool), fs.constants.X_OK)
         return true
@@ -56,7 +55,7 @@ function userSwitch(): { uid: number; gid: number; wrap: (cmd: string, args: str
   } catch {
     return undefined
   }
-  const runuser = findExecutable('runuser') ?? ['/usr/sbin/runuser', '/sbin/runuser'].find((p) => fs.existsSync(p))
+  const runuser = findExecutable('runuser') ?? ['/usr/sbin/runuser', '/sbin/runuser'].find(p => fs.existsSync(p))
   if (runuser) return { uid, gid, wrap: (cmd, args) => [runuser, ['-u', OS_USER, '--', cmd, ...args]] }
   const su = findExecutable('su') ?? (fs.existsSync('/bin/su') ? '/bin/su' : undefined)
   if (su) {
@@ -138,29 +137,20 @@ export async function startPostgres(): Promise<PostgresServer> {
   }
 
   try {
-    await run(
-      ...asPostgres(tool('initdb'), ['-D', dataDir, '-A', 'trust', '-U', OS_USER, '-E', 'UTF8', '--no-sync', '--locale=C']),
-    )
+    await run(...asPostgres(tool('initdb'), ['-D', dataDir, '-A', 'trust', '-U', OS_USER, '-E', 'UTF8', '--no-sync', '--locale=C']))
 
     let port = 0
     // A picked port can be taken between probing and binding; retry with a new one.
     for (let attempt = 1; ; attempt++) {
       port = await freePort()
-      const serverOptions = [
-        `-p ${port}`,
-        `-k ${base}`,
-        '-c listen_addresses=127.0.0.1',
-        '-c fsync=off',
-        '-c synchronous_commit=off',
-        '-c full_page_writes=off',
-      ].join(' ')
+      const serverOptions = [`-p ${port}`, `-k ${base}`, '-c listen_addresses=127.0.0.1', '-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off'].join(' ')
       try {
         await pgCtl(['start', '-D', dataDir, '-l', logFile, '-w', '-t', '30', '-o', serverOptions])
         break
       } catch (err) {
         const log = readTail(logFile)
         if (attempt < 3 && /could not bind|address already in use/i.test(log)) continue
-        throw new Error(`${(err as Error).message}\n${log}`.trim())
+        throw new Error(`${(err as Error).message}\n${log}`.trim(), { cause: err })
       }
     }
 

@@ -20,8 +20,7 @@ export interface RedisServer {
 }
 
 const BINARY = 'redis-server'
-const NOT_FOUND =
-  'redis-server was not found on PATH; install it (apt-get install -y redis-server) or set REDIS_URL'
+const NOT_FOUND = 'redis-server was not found on PATH; install it (apt-get install -y redis-server) or set REDIS_URL'
 const READY_TIMEOUT_MS = 5000
 const STOP_TIMEOUT_MS = 5000
 
@@ -98,7 +97,7 @@ function track(child: ChildProcess): void {
 }
 
 function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
+  return new Promise(resolve => {
     const socket = net.connect({ host: '127.0.0.1', port })
     let reply = ''
     const done = (ok: boolean) => {
@@ -108,7 +107,7 @@ function ping(port: number): Promise<boolean> {
     socket.setTimeout(500, () => done(false))
     socket.once('error', () => done(false))
     socket.once('connect', () => socket.write('PING\r\n'))
-    socket.on('data', (chunk) => {
+    socket.on('data', chunk => {
       reply += chunk.toString('latin1')
       // "-LOADING" and similar errors mean "not ready yet".
       if (reply.includes('\r\n')) done(reply.startsWith('+PONG'))
@@ -117,7 +116,7 @@ function ping(port: number): Promise<boolean> {
 }
 
 function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
+  return new Promise(resolve => setTimeout(resolve, ms))
 }
 
 interface Running {
@@ -143,12 +142,12 @@ async function launch(port: number, extraArgs: string[]): Promise<Running> {
 
   let exitCode: number | null | undefined
   let spawnError: Error | undefined
-  const exited = new Promise<void>((resolve) => {
+  const exited = new Promise<void>(resolve => {
     child.once('exit', (code, signal) => {
       exitCode = code ?? (signal ? -1 : null)
       resolve()
     })
-    child.once('error', (err) => {
+    child.once('error', err => {
       spawnError = err
       resolve()
     })

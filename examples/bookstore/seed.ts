@@ -1,10 +1,46 @@
 import { Book, BookReader, Chapter, sequelize, User } from './models'
 
-const FIRST = ['Ada', 'Alan', 'Barbara', 'Claude', 'Donald', 'Edsger', 'Frances', 'Grace', 'Hedy', 'Ivan',
-  'John', 'Katherine', 'Leslie', 'Margaret', 'Niklaus', 'Radia', 'Ken', 'Shafi', 'Tony', 'Vint']
+const FIRST = [
+  'Ada',
+  'Alan',
+  'Barbara',
+  'Claude',
+  'Donald',
+  'Edsger',
+  'Frances',
+  'Grace',
+  'Hedy',
+  'Ivan',
+  'John',
+  'Katherine',
+  'Leslie',
+  'Margaret',
+  'Niklaus',
+  'Radia',
+  'Ken',
+  'Shafi',
+  'Tony',
+  'Vint',
+]
 const LAST = ['Abbott', 'Baker', 'Carter', 'Diaz', 'Evans', 'Fischer', 'Garcia', 'Hughes', 'Ito', 'Jensen']
-const WORDS = ['Silent', 'Distributed', 'Lazy', 'Eventual', 'Hidden', 'Atomic', 'Stale', 'Concurrent',
-  'Garden', 'River', 'Cache', 'Lighthouse', 'Protocol', 'Winter', 'Ledger', 'Compiler']
+const WORDS = [
+  'Silent',
+  'Distributed',
+  'Lazy',
+  'Eventual',
+  'Hidden',
+  'Atomic',
+  'Stale',
+  'Concurrent',
+  'Garden',
+  'River',
+  'Cache',
+  'Lighthouse',
+  'Protocol',
+  'Winter',
+  'Ledger',
+  'Compiler',
+]
 
 /** A small seeded generator, so every run builds the same catalogue. */
 function random(seed: number): () => number {
@@ -36,11 +72,17 @@ export async function seed(size: SeedSize) {
     return { id: i + 1, name, email: `${name.toLowerCase().replace(' ', '.')}.${i + 1}@example.com` }
   })
   const books = Array.from({ length: size.books }, (_, i) => ({
-    id: i + 1, title: `The ${pick(WORDS)} ${pick(WORDS)}`, ownerId: userId(),
+    id: i + 1,
+    title: `The ${pick(WORDS)} ${pick(WORDS)}`,
+    ownerId: userId(),
   }))
-  const chapters = books.flatMap(book => Array.from({ length: size.chaptersPerBook }, (_, i) => ({
-    bookId: book.id, title: `Chapter ${i + 1}`, pages: 5 + Math.floor(next() * 40),
-  })))
+  const chapters = books.flatMap(book =>
+    Array.from({ length: size.chaptersPerBook }, (_, i) => ({
+      bookId: book.id,
+      title: `Chapter ${i + 1}`,
+      pages: 5 + Math.floor(next() * 40),
+    })),
+  )
   const links = books.flatMap(book => {
     const readers = new Set<number>()
     const wanted = size.readersPerBook - 1 + Math.floor(next() * 3)

@@ -48,7 +48,9 @@ export class CsrfGuard {
   }
 
   #mac(nonce: string, who: string, issued: string): string {
-    return createHmac('sha256', this.#secret).update(JSON.stringify([nonce, who, issued])).digest('base64url')
+    return createHmac('sha256', this.#secret)
+      .update(JSON.stringify([nonce, who, issued]))
+      .digest('base64url')
   }
 }
 

@@ -38,38 +38,38 @@ export function defineInvalidationModel(sequelize: Sequelize, options: Invalidat
   if (sequelize.isDefined(modelName)) return sequelize.model(modelName) as InvalidationModel
   // The data types come from the application's own copy of Sequelize: cacheme does not depend on it.
   const { DataTypes } = sequelize.constructor as unknown as { DataTypes: typeof import('sequelize').DataTypes }
-  const model = sequelize.define<Invalidation>(modelName, {
-    id: { type: DataTypes.INTEGER, autoIncrement: true, primaryKey: true },
-    pattern: { type: DataTypes.STRING(1024), allowNull: true },
-    // JSON in a TEXT column: the same on every dialect.
-    tags: {
-      type: DataTypes.TEXT,
-      allowNull: false,
-      defaultValue: '[]',
-      get(this: Invalidation) {
-        const stored = this.getDataValue('tags') as unknown
-        return typeof stored === 'string' ? (JSON.parse(stored) as string[]) : stored
+  const model = sequelize.define<Invalidation>(
+    modelName,
+    {
+      id: { type: DataTypes.INTEGER, autoIncrement: true, primaryKey: true },
+      pattern: { type: DataTypes.STRING(1024), allowNull: true },
+      // JSON in a TEXT column: the same on every dialect.
+      tags: {
+        type: DataTypes.TEXT,
+        allowNull: false,
+        defaultValue: '[]',
+        get(this: Invalidation) {
+          const stored = this.getDataValue('tags') as unknown
+          return typeof stored === 'string' ? (JSON.parse(stored) as string[]) : stored
+        },
+        set(this: Invalidation, value: unknown) {
+          this.setDataValue('tags', JSON.stringify(value ?? []) as unknown as string[])
+        },
       },
-      set(this: Invalidation, value: unknown) {
-        this.setDataValue('tags', JSON.stringify(value ?? []) as unknown as string[])
-      },
+      who: { type: DataTypes.STRING, allowNull: false, validate: { notEmpty: true } },
+      removed: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+      when: { type: DataTypes.DATE, allowNull: false, defaultValue: DataTypes.NOW },
     },
-    who: { type: DataTypes.STRING, allowNull: false, validate: { notEmpty: true } },
-    removed: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
-    when: { type: DataTypes.DATE, allowNull: false, defaultValue: DataTypes.NOW },
-  }, {
-    tableName,
-    timestamps: true,
-    createdAt: 'when',
-    updatedAt: false,
-    indexes: [{ fields: ['when'] }],
-    validate: {
-      somethingToInvalidate(this: Invalidation) {
-        checkedRequest(this.pattern, this.tags)
-      },
+    {
+      tableName,
+      timestamps: true,
+      createdAt: 'when',
+      updatedAt: false,
+      indexes: [{ fields: ['when'] }],
     },
-  })
+  )
 
+  // Checked here, not by a model validator: Model.update() validates its partial values too.
   const run = async (row: Invalidation): Promise<void> => {
     const request = checkedRequest(row.pattern, row.tags)
     row.pattern = request.pattern

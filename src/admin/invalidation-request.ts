@@ -19,10 +19,16 @@ export function checkedRequest(pattern: unknown, tags: unknown): InvalidationReq
   if (pattern !== null && pattern !== undefined && typeof pattern !== 'string') fail(`pattern must be a string, got ${typeof pattern}`)
   if (!Array.isArray(tags) && tags !== null && tags !== undefined) fail('tags must be an array of strings')
   const chosenPattern = typeof pattern === 'string' && pattern.trim() !== '' ? pattern.trim() : null
-  const chosenTags = [...new Set(((tags ?? []) as unknown[]).map(tag => {
-    if (typeof tag !== 'string') return fail(`every tag must be a string, got ${typeof tag}`)
-    return tag.trim()
-  }).filter(tag => tag !== ''))]
+  const chosenTags = [
+    ...new Set(
+      ((tags ?? []) as unknown[])
+        .map(tag => {
+          if (typeof tag !== 'string') return fail(`every tag must be a string, got ${typeof tag}`)
+          return tag.trim()
+        })
+        .filter(tag => tag !== ''),
+    ),
+  ]
   if (chosenPattern === null && chosenTags.length === 0) fail('give a pattern, at least one tag, or both')
   if (chosenPattern !== null && chosenPattern.length > MAX_LENGTH) fail(`the pattern is longer than ${MAX_LENGTH} characters`)
   if (chosenTags.length > MAX_TAGS) fail(`at most ${MAX_TAGS} tags at once, got ${chosenTags.length}`)

@@ -33,15 +33,19 @@ body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-seri
 header { background: #1f2328; color: #fff; padding: 14px 32px; }
 header h1 { margin: 0; font-size: 18px; font-weight: 600; }
 header span { color: #aab3bd; font-size: 13px; }
-main { max-width: 1000px; margin: 0 auto; padding: 8px 32px 40px; }
-section { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 4px 20px 16px; margin-top: 20px; }
+header code { background: #32383f; color: #e6edf3; }
+main { max-width: 1080px; margin: 0 auto; padding: 8px 32px 40px; }
+section { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 4px 20px 16px; margin-top: 20px; overflow-x: auto; }
 h2 { font-size: 16px; margin: 14px 0 10px; }
 table { width: 100%; border-collapse: collapse; }
-th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
+th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
 td.number, th.number { text-align: right; font-variant-numeric: tabular-nums; }
 tbody tr:last-child td { border-bottom: none; }
-code { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; background: #eff2f5; padding: 1px 5px; border-radius: 4px; overflow-wrap: anywhere; }
+code { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; background: #eff2f5; padding: 1px 5px; border-radius: 4px; }
+td code { overflow-wrap: break-word; }
+td.when { white-space: nowrap; }
+td label { cursor: pointer; }
 .empty, .hint { color: var(--muted); }
 .hint { font-size: 13px; margin: 4px 0 12px; }
 .notice, .error { margin-top: 20px; padding: 10px 16px; border-radius: 6px; }
@@ -75,21 +79,25 @@ ${view.error ? html`<p class="error" role="alert">${view.error}</p>` : ''}
 <input type="hidden" name="${view.csrfField}" value="${view.csrfToken}">
 <section>
 <h2>Tags</h2>
-${view.tags.length === 0
+${
+  view.tags.length === 0
     ? html`<p class="empty">No tags yet: they appear when decorated methods are defined.</p>`
     : html`<table id="tags">
 <thead><tr><th></th><th>Tag</th><th class="number">Keys</th><th class="number">Hits</th><th class="number">Misses</th><th class="number">Hit rate</th></tr></thead>
 <tbody>
-${view.tags.map(tag => html`<tr>
-<td><input type="checkbox" name="tags" value="${tag.name}" aria-label="${tag.name}"${chosen.has(tag.name) ? raw(' checked') : ''}></td>
-<td><code>${tag.name}</code></td>
+${view.tags.map(
+  (tag, index) => html`<tr>
+<td><input type="checkbox" id="tag-${index}" name="tags" value="${tag.name}"${chosen.has(tag.name) ? raw(' checked') : ''}></td>
+<td><label for="tag-${index}"><code>${tag.name}</code></label></td>
 <td class="number">${count(tag.keys)}</td>
 <td class="number">${count(tag.hits)}</td>
 <td class="number">${count(tag.misses)}</td>
 <td class="number">${tag.hitRate === undefined ? '—' : `${(tag.hitRate * 100).toFixed(1)} %`}</td>
 </tr>
-`)}</tbody>
-</table>`}
+`,
+)}</tbody>
+</table>`
+}
 </section>
 <section>
 <h2>Invalidate</h2>
@@ -115,14 +123,16 @@ function history(rows: readonly HistoryRow[] | undefined): SafeHtml {
   return html`<table id="history">
 <thead><tr><th>When</th><th>Who</th><th>Pattern</th><th>Tags</th><th class="number">Removed</th></tr></thead>
 <tbody>
-${rows.map(row => html`<tr>
-<td><time datetime="${row.when.toISOString()}">${formatTime(row.when)}</time></td>
+${rows.map(
+  row => html`<tr>
+<td class="when"><time datetime="${row.when.toISOString()}">${formatTime(row.when)}</time></td>
 <td>${row.who}</td>
 <td>${row.pattern === null ? '' : html`<code>${row.pattern}</code>`}</td>
 <td>${row.tags.map((tag, index) => html`${index > 0 ? ', ' : ''}<code>${tag}</code>`)}</td>
 <td class="number">${row.removed}</td>
 </tr>
-`)}</tbody>
+`,
+)}</tbody>
 </table>`
 }
 

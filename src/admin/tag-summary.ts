@@ -5,20 +5,18 @@ export interface TagSummary {
   readonly name: string
   /** Keys stored under the tag now; undefined when the store could not be asked. */
   readonly keys: number | undefined
-  readonly hits: number | undefined
-  readonly misses: number | undefined
-  /** hits / (hits + misses), undefined before the first call or without statistics. */
+  /** Counted in this process since it started. */
+  readonly hits: number
+  readonly misses: number
+  /** hits / (hits + misses), undefined before the first call. */
   readonly hitRate: number | undefined
 }
 
-interface Counters {
-  readonly hits?: number
-  readonly misses?: number
-}
-
-/** Every tag declared in this process, by name, with its key count and its hit rate. */
-export async function summarizeTags(): Promise<TagSummary[]> {
-  const names = Object.keys(cachemeTags).sort()
+/** The tags declared in this process that `shown` accepts, by name, with their key counts and hit rates. */
+export async function summarizeTags(shown: (name: string) => boolean = () => true): Promise<TagSummary[]> {
+  const names = Object.keys(cachemeTags)
+    .filter(name => shown(name))
+    .sort()
   return Promise.all(names.map(name => summarize(name, cachemeTags[name])))
 }
 
@@ -29,10 +27,6 @@ async function summarize(name: string, tag: Tag): Promise<TagSummary> {
   } catch {
     keys = undefined // the store is unreachable: the page still lists the tag
   }
-  // Statistics are counted per process since it started, when the build provides them.
-  const counters = (tag as Tag & { stats?: () => Counters }).stats?.()
-  const hits = counters?.hits
-  const misses = counters?.misses
-  const calls = (hits ?? 0) + (misses ?? 0)
-  return { name, keys, hits, misses, hitRate: hits !== undefined && calls > 0 ? hits / calls : undefined }
+  const { hits, misses } = tag.stats()
+  return { name, keys, hits, misses, hitRate: hits + misses > 0 ? hits / (hits + misses) : undefined }
 }

@@ -5,15 +5,18 @@ export const EXIT = {
   notFound: 1,
   /** Bad arguments or options. */
   usage: 2,
-  /** A bad Redis URL, a Redis that cannot be reached or does not answer. */
+  /** A bad Redis URL, a Redis that cannot be reached, does not answer or fails a command. */
   redis: 3,
 } as const
 
-export type ExitCode = typeof EXIT[keyof typeof EXIT]
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT]
 
 /** A failure the command explains in one line and ends with `exitCode`. */
 export class CliError extends Error {
-  constructor(readonly exitCode: ExitCode, message: string) {
+  constructor(
+    readonly exitCode: ExitCode,
+    message: string,
+  ) {
     super(message)
   }
 }

@@ -1,9 +1,9 @@
 import { decode } from '../codec'
 import type { EntryRef } from '../keys'
-import { open } from '../store/envelope'
+import { deadlines as deadlinesOf, open } from '../store/envelope'
 import { CliError, EXIT } from './exit'
 import { invalidKeyOfSet, scan, tagOfSet } from './names'
-import type { Output } from './output'
+import { plural, type Output } from './output'
 import type { Session } from './session'
 
 /** `expired`: a hash field past its deadline, still stored until a write to the hash or gc() removes it. */
@@ -34,7 +34,6 @@ interface Inspection {
 export async function inspect(session: Session, out: Output, key: string): Promise<number> {
   const entry = session.layout.entry(key, 'inspect')
   const stored = await readStored(session, entry)
-  const opened = open(stored)
   const deadlines = deadlinesOf(stored)
   const pttl = await session.client.pttl(entry.key)
   const { dependsOn, tags } = await setsListing(session, entry.full)
@@ -42,8 +41,7 @@ export async function inspect(session: Session, out: Output, key: string): Promi
     key,
     redisKey: entry.key,
     field: entry.field ?? null,
-    status: opened ? (opened.stale ? 'stale' : 'fresh') : deadlines ? 'expired' : 'unreadable',
-    ...(opened && opened.payload !== '' ? { value: decode(opened.payload) } : {}),
+    ...valueOf(stored, deadlines !== undefined),
     freshUntil: deadlines && deadlines.freshUntil > 0 ? new Date(deadlines.freshUntil).toISOString() : null,
     graceMs: deadlines?.graceMs ?? 0,
     redisTtlMs: pttl >= 0 ? pttl : null,
@@ -68,21 +66,26 @@ async function readStored(session: Session, entry: EntryRef): Promise<string> {
   }
   if (type === 'hash') {
     const fields = await client.hlen(entry.key)
-    throw absent(`${entry.key} is a hash of ${fields} entries; name one as ${session.layout.userKey(entry.full)}><field>`)
+    throw absent(`${entry.key} is a hash of ${plural(fields, 'entry', 'entries')}; name one as ${session.layout.userKey(entry.full)}><field>`)
   }
   if (type !== 'string') throw absent(`${entry.key} is a ${type}, not a cached value`)
-  return (await client.get(entry.key))!
+  const stored = await client.get(entry.key)
+  // It may have expired since TYPE.
+  if (stored === null) throw absent(`${entry.key} does not exist`)
+  return stored
 }
 
-/**
- * The header of a stored value (`<fresh until>[+<grace>]|`, see envelope.ts); `open` tells
- * fresh from stale but not when, which is what an admin asks.
- */
-function deadlinesOf(stored: string): { freshUntil: number; graceMs: number } | undefined {
-  const bar = stored.indexOf('|')
-  if (bar <= 0) return undefined
-  const [freshUntil, graceMs = 0] = stored.slice(0, bar).split('+').map(Number)
-  return Number.isFinite(freshUntil) && Number.isFinite(graceMs) ? { freshUntil, graceMs } : undefined
+/** The decoded value and its status; a cached `undefined` has no `value`, as in JSON. */
+function valueOf(stored: string, sealed: boolean): { status: Status; value?: unknown } {
+  const opened = open(stored)
+  if (!opened) return { status: sealed ? 'expired' : 'unreadable' }
+  const status = opened.stale ? 'stale' : 'fresh'
+  if (opened.payload === '') return { status }
+  try {
+    return { status, value: decode(opened.payload) }
+  } catch {
+    return { status: 'unreadable' }
+  }
 }
 
 /** Every dependency and tag set under the prefix that lists `member`. */

@@ -1,12 +1,12 @@
 import type { Redis } from 'ioredis'
-import type { KeyLayout } from '../keys'
+import { escapeGlob, type KeyLayout } from '../keys'
 
 const INVALID_SUFFIX = ':invalid'
 const SCAN_COUNT = 1000
 
 /**
- * Reading Redis back into cacheme's terms: which tag or invalid key a set stands for, where the
- * per-tag statistics are. KeyLayout names what the library writes; these are its inverses.
+ * Reading Redis back into cacheme's terms: which tag or invalid key a set stands for. KeyLayout
+ * names what the library writes; these are its inverses.
  */
 export function tagOfSet(layout: KeyLayout, set: string): string | undefined {
   const tagPrefix = layout.tagSet('')
@@ -17,9 +17,9 @@ export function invalidKeyOfSet(layout: KeyLayout, set: string): string | undefi
   return layout.isIndexSet(set) && tagOfSet(layout, set) === undefined ? set.slice(layout.prefix.length, -INVALID_SUFFIX.length) : undefined
 }
 
-/** Counters of one tag, added up by every process: `<prefix>__stats:<tag>`. */
-export function statsHash(layout: KeyLayout, tag: string): string {
-  return `${layout.prefix}__stats:${tag}`
+/** A SCAN pattern for the names that start with `start` (a name from KeyLayout, so inside the prefix). */
+export function startingWith(start: string): string {
+  return `${escapeGlob(start)}*`
 }
 
 export interface ScanPage {
@@ -28,13 +28,12 @@ export interface ScanPage {
   readonly done: number
 }
 
-/** SCAN pages of names matching a glob (built with layout.pattern, so inside the prefix), of one type if given. */
+/** SCAN pages of names matching a glob (from layout.pattern or startingWith: inside the prefix), of one type if given. */
 export async function* scan(client: Redis, match: string, type?: 'set' | 'hash'): AsyncGenerator<ScanPage> {
   let cursor = '0'
   do {
-    const [next, names] = type === undefined
-      ? await client.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT)
-      : await client.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT, 'TYPE', type)
+    const [next, names] =
+      type === undefined ? await client.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT) : await client.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT, 'TYPE', type)
     cursor = next
     yield { names, done: cursor === '0' ? 1 : walked(cursor) }
   } while (cursor !== '0')

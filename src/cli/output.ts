@@ -12,7 +12,10 @@ export interface Writer {
 
 /** Prints a command's result: one JSON document with `--json`, else text for a person. */
 export class Output {
-  constructor(readonly io: CliIo, readonly json: boolean) {}
+  constructor(
+    readonly io: CliIo,
+    readonly json: boolean,
+  ) {}
 
   result(document: unknown, text: () => string): void {
     this.io.stdout.write(this.json ? `${JSON.stringify(document, null, 2)}\n` : text())
@@ -25,7 +28,10 @@ export type Align = 'left' | 'right'
 export function table(headers: readonly string[], rows: readonly (readonly string[])[], align: readonly Align[] = []): string {
   const widths = headers.map((header, i) => Math.max(header.length, ...rows.map(row => row[i].length)))
   const line = (cells: readonly string[]) =>
-    cells.map((cell, i) => (align[i] === 'right' ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd()
+    cells
+      .map((cell, i) => (align[i] === 'right' ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd()
   return [headers, ...rows].map(line).join('\n') + '\n'
 }
 

@@ -9,7 +9,10 @@ export class Progress {
   #drawnAt = 0
   #drawn = false
 
-  constructor(readonly stream: Writer, readonly enabled: boolean) {}
+  constructor(
+    readonly stream: Writer,
+    readonly enabled: boolean,
+  ) {}
 
   /** `done` from 0 to 1 draws a bar before the text. */
   update(text: string, done?: number, force = false): void {

@@ -21,8 +21,15 @@ const LIBRARY_TIMEOUT_SECONDS = 24 * 3600
 /** A connection to Redis with cacheme configured on it for the prefix. */
 export class Session {
   readonly #faults: unknown[] = []
+  #connectionError: unknown
 
-  private constructor(readonly client: Redis, readonly layout: KeyLayout, readonly url: string) {}
+  private constructor(
+    readonly client: Redis,
+    readonly layout: KeyLayout,
+    readonly url: string,
+  ) {
+    client.on('error', error => (this.#connectionError = error))
+  }
 
   /**
    * Connects, proving Redis answers, and configures cacheme for this process with the client.
@@ -38,14 +45,19 @@ export class Session {
       maxRetriesPerRequest: 0,
       enableOfflineQueue: false,
       retryStrategy: () => null,
+      // How long a failed connection's socket may linger before it is destroyed (default 2 s).
+      disconnectTimeout: 200,
     })
     // ioredis rejects with "Connection is closed"; the event says why.
     let cause: unknown
     client.on('error', error => (cause ??= error))
     try {
-      await withDeadline(client.connect().then(() => client.ping()), CONNECT_TIMEOUT_MS)
+      await withDeadline(
+        client.connect().then(() => client.ping()),
+        CONNECT_TIMEOUT_MS,
+      )
     } catch (error) {
-      client.disconnect()
+      if (client.status !== 'end') client.disconnect()
       throw new CliError(EXIT.redis, `cannot reach Redis at ${url}: ${messageOf(cause ?? error)}`)
     }
     const session = new Session(client, layout, url)
@@ -66,9 +78,16 @@ export class Session {
     if (this.#faults.length > 0) throw this.#faults[0]
   }
 
+  /** What a failed command says, with why the connection failed when it did ("Connection is closed" says little). */
+  describe(error: unknown): string {
+    const cause = this.#connectionError
+    return cause === undefined || cause === error ? messageOf(error) : `${messageOf(error)} (${messageOf(cause)})`
+  }
+
+  /** Every command has been answered by now, so nothing is lost by not waiting for QUIT (which a stuck Redis would not answer). */
   async close(): Promise<void> {
     await shutdown()
-    await this.client.quit().catch(() => this.client.disconnect())
+    this.client.disconnect()
   }
 }
 

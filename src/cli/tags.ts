@@ -1,24 +1,32 @@
 import { Tag } from '../tags'
 import { CliError, EXIT } from './exit'
-import { scanAll, tagOfSet } from './names'
+import { scanAll, startingWith, tagOfSet } from './names'
 import { table, type Output } from './output'
 import type { Session } from './session'
 
 /** `cacheme tags`: every tag set under the prefix, with its member count (SCARD: dead members included until pruned). */
 export async function listTags(session: Session, out: Output): Promise<number> {
   const { client, layout } = session
-  const sets = (await scanAll(client, layout.pattern('__tag:*'), 'set')).sort()
+  const sets = (await scanAll(client, startingWith(layout.tagSet('')), 'set')).sort()
   const pipeline = client.pipeline()
   for (const set of sets) pipeline.scard(set)
-  const counts = sets.length === 0 ? [] : ((await pipeline.exec()) ?? []).map(([error, count]) => {
-    if (error) throw error
-    return Number(count)
-  })
+  const counts =
+    sets.length === 0
+      ? []
+      : ((await pipeline.exec()) ?? []).map(([error, count]) => {
+          if (error) throw error
+          return Number(count)
+        })
   const tags = sets.map((set, i) => ({ tag: tagOfSet(layout, set)!, members: counts[i] }))
   out.result({ prefix: layout.prefix, tags }, () =>
     tags.length === 0
       ? `no tags under prefix ${layout.prefix}\n`
-      : table(['TAG', 'MEMBERS'], tags.map(({ tag, members }) => [tag, String(members)]), ['left', 'right']))
+      : table(
+          ['TAG', 'MEMBERS'],
+          tags.map(({ tag, members }) => [tag, String(members)]),
+          ['left', 'right'],
+        ),
+  )
   return EXIT.ok
 }
 

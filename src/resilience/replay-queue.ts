@@ -18,7 +18,10 @@ export const EVERYTHING: Invalidation = { kind: 'pattern', pattern: '*' }
 export class ReplayQueue {
   #items: Invalidation[] = []
 
-  constructor(private readonly limit: number, private readonly onOverflow: () => void) {}
+  constructor(
+    private readonly limit: number,
+    private readonly onOverflow: () => void,
+  ) {}
 
   get size(): number {
     return this.#items.length

@@ -1,9 +1,8 @@
 import type { Model, ModelStatic } from 'sequelize'
 import { CachemeError } from '../errors'
-import type { InvalidKeys } from '../options'
+import type { M2MCacheKeys } from '../options'
 
-/** A through model of belongsToMany: per linked model's name, the keys a link change clears. */
-export type M2MCacheKeys = Record<string, (ids: unknown[]) => InvalidKeys>
+export type { M2MCacheKeys }
 
 /**
  * The invalid keys that changed rows make stale: each row's `cacheKey` (a string or an array), and

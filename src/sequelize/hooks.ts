@@ -47,7 +47,7 @@ function install(model: ModelStatic<Model>): void {
     const keys = keysOf(model, rows)
     return whenCommitted(model, options, () => invalidateDependencies(keys, { grace: graceAllowed(model) }))
   }
-  const hook = (name: string, fn: (...args: any[]) => unknown) => (model.addHook as Function).call(model, name, HOOK_NAME, fn)
+  const hook = (name: string, fn: (...args: never[]) => unknown) => (model.addHook as Function).call(model, name, HOOK_NAME, fn)
 
   hook('afterCreate', (row: Model, options: BulkOptions) => changed([row], options))
   hook('afterUpdate', (row: Model, options: BulkOptions) => changed(asItWasAndIs(row), options))

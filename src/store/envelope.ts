@@ -35,6 +35,12 @@ export function staleFrom(stored: string, now = Date.now()): { sealed: string; g
   return { sealed: `${header(now, parsed.graceMs)}${stored.slice(parsed.bar)}`, graceMs: parsed.graceMs }
 }
 
+/** The deadlines a stored value carries, or undefined when it is not an envelope. */
+export function deadlines(stored: string): { freshUntil: number; graceMs: number } | undefined {
+  const parsed = parse(stored)
+  return parsed && { freshUntil: parsed.freshUntil, graceMs: parsed.graceMs }
+}
+
 function header(freshUntil: number, graceMs: number): string {
   return graceMs > 0 ? `${freshUntil}+${graceMs}` : String(freshUntil)
 }

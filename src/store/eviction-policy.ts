@@ -32,8 +32,8 @@ export async function checkEvictionPolicy(client: Redis | Cluster, warn: (messag
   if (policy === undefined || policy === SAFE_POLICY) return
   warn(
     `cacheme: Redis runs with ${POLICY} ${policy}: when it reaches maxmemory it may evict ` +
-    'dependency sets or invalidation guards, and entries that depended on them are then served ' +
-    `stale until they expire. Use ${POLICY} ${SAFE_POLICY} (README: "Redis memory and eviction").`,
+      'dependency sets or invalidation guards, and entries that depended on them are then served ' +
+      `stale until they expire. Use ${POLICY} ${SAFE_POLICY} (README: "Redis memory and eviction").`,
   )
 }
 

@@ -125,9 +125,12 @@ export class FailOpenStore implements Store {
 
   #deliver(invalidation: Invalidation): Promise<number> {
     switch (invalidation.kind) {
-      case 'sets': return this.#inner.invalidateSets(invalidation.sets, invalidation.options)
-      case 'entries': return this.#inner.deleteEntries(invalidation.entries)
-      case 'pattern': return this.#inner.deleteMatching(invalidation.pattern)
+      case 'sets':
+        return this.#inner.invalidateSets(invalidation.sets, invalidation.options)
+      case 'entries':
+        return this.#inner.deleteEntries(invalidation.entries)
+      case 'pattern':
+        return this.#inner.deleteMatching(invalidation.pattern)
     }
   }
 
@@ -181,8 +184,11 @@ export class FailOpenStore implements Store {
 
 function describe(invalidation: Invalidation): string | readonly string[] {
   switch (invalidation.kind) {
-    case 'sets': return invalidation.sets
-    case 'entries': return invalidation.entries.map(entry => entry.full)
-    case 'pattern': return invalidation.pattern
+    case 'sets':
+      return invalidation.sets
+    case 'entries':
+      return invalidation.entries.map(entry => entry.full)
+    case 'pattern':
+      return invalidation.pattern
   }
 }

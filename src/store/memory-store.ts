@@ -4,8 +4,18 @@ import type { EntryRef, KeyLayout } from '../keys'
 import { open, seal, staleFrom } from './envelope'
 import { globToRegExp } from './glob'
 import {
-  GUARD_TTL_MS, LAZY_PRUNE_MIN_SIZE, LAZY_PRUNE_SAMPLE, gcBatchSize, guardsOf, lifetime,
-  type GcOptions, type GcReport, type InvalidateOptions, type ReadResult, type Store, type WriteRequest,
+  GUARD_TTL_MS,
+  LAZY_PRUNE_MIN_SIZE,
+  LAZY_PRUNE_SAMPLE,
+  gcBatchSize,
+  guardsOf,
+  lifetime,
+  type GcOptions,
+  type GcReport,
+  type InvalidateOptions,
+  type ReadResult,
+  type Store,
+  type WriteRequest,
 } from './store'
 
 /** A value that never expires. */
@@ -50,7 +60,10 @@ export class MemoryStore implements Store {
   #seq = 0
   #sweeper: NodeJS.Timeout | undefined
 
-  constructor(readonly layout: KeyLayout, options: MemoryStoreOptions = {}) {
+  constructor(
+    readonly layout: KeyLayout,
+    options: MemoryStoreOptions = {},
+  ) {
     const interval = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS
     if (!(interval > 0) || !Number.isFinite(interval)) {
       throw new CachemeError('INVALID_CONFIG', `sweepIntervalMs must be a positive number of milliseconds, got ${interval}`)
@@ -109,7 +122,7 @@ export class MemoryStore implements Store {
       this.#keys.delete(set)
       for (const member of slot.members) {
         const entry = this.layout.entryOfMember(member)
-        invalidated += (grace && this.#keepStale(entry, now)) ? 1 : this.#delete(entry, now)
+        invalidated += grace && this.#keepStale(entry, now) ? 1 : this.#delete(entry, now)
       }
     }
     return invalidated

@@ -5,13 +5,24 @@ import type { Cluster, Redis } from 'ioredis'
 import type { EntryRef, KeyLayout } from '../keys'
 import { open, seal } from './envelope'
 import {
-  GUARD_TTL_MS, LAZY_PRUNE_MIN_SIZE, LAZY_PRUNE_SAMPLE, gcBatchSize, guardsOf, lifetime,
-  type GcOptions, type GcReport, type InvalidateOptions, type ReadResult, type Store, type WriteRequest,
+  GUARD_TTL_MS,
+  LAZY_PRUNE_MIN_SIZE,
+  LAZY_PRUNE_SAMPLE,
+  gcBatchSize,
+  guardsOf,
+  lifetime,
+  type GcOptions,
+  type GcReport,
+  type InvalidateOptions,
+  type ReadResult,
+  type Store,
+  type WriteRequest,
 } from './store'
 
 /** Members removed per script call: large sets are emptied in steps so Redis keeps serving others. */
 const POP_BATCH = 500
 const SCAN_COUNT = 1000
+const CLOSE_PATIENCE_MS = 1000
 
 type Client = Redis | Cluster
 
@@ -61,7 +72,11 @@ export class RedisStore implements Store {
   readonly #owned: boolean
 
   /** `owned`: the store created the client and quits it on close. */
-  constructor(client: Client, readonly layout: KeyLayout, owned = false) {
+  constructor(
+    client: Client,
+    readonly layout: KeyLayout,
+    owned = false,
+  ) {
     this.#client = defineScripts(client)
     this.#owned = owned
   }
@@ -81,9 +96,18 @@ export class RedisStore implements Store {
     const now = Date.now()
     const written = await this.#client.cachemeWrite(
       1 + sets.length + guards.length,
-      entry.key, ...sets, ...guards,
-      entry.field ?? '', seal(value, ttlMs, graceMs, now), lifetime(ttlMs, graceMs), seq, sets.length, entry.full,
-      now, LAZY_PRUNE_SAMPLE, LAZY_PRUNE_MIN_SIZE,
+      entry.key,
+      ...sets,
+      ...guards,
+      entry.field ?? '',
+      seal(value, ttlMs, graceMs, now),
+      lifetime(ttlMs, graceMs),
+      seq,
+      sets.length,
+      entry.full,
+      now,
+      LAZY_PRUNE_SAMPLE,
+      LAZY_PRUNE_MIN_SIZE,
     )
     return written === 1
   }
@@ -171,8 +195,14 @@ export class RedisStore implements Store {
     return { sets, membersRemoved, fieldsRemoved }
   }
 
+  /** QUIT waits for a server that may be gone: past a short wait the connection is simply dropped. */
   async close(): Promise<void> {
-    if (this.#owned) await this.#client.quit()
+    if (!this.#owned) return
+    let timer: NodeJS.Timeout | undefined
+    const patience = new Promise<void>(resolve => (timer = setTimeout(resolve, CLOSE_PATIENCE_MS)))
+    await Promise.race([this.#client.quit().catch(() => undefined), patience])
+    clearTimeout(timer)
+    this.#client.disconnect()
   }
 
   /** The names of one type under the prefix, a SCAN page at a time. */
@@ -195,9 +225,7 @@ export class RedisStore implements Store {
     let pending = keys.map(key => ({ key, cursor: '0' }))
     while (pending.length > 0) {
       const results = await Promise.all(pending.map(({ key, cursor }) => step(key, cursor)))
-      pending = pending
-        .map(({ key }, i) => ({ key, cursor: results[i][0] }))
-        .filter(({ cursor }) => cursor !== '0')
+      pending = pending.map(({ key }, i) => ({ key, cursor: results[i][0] })).filter(({ cursor }) => cursor !== '0')
       removed += results.reduce((sum, [, count]) => sum + Number(count), 0)
     }
     return removed

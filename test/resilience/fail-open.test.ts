@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import Redis from 'ioredis'
 import sinon from 'sinon'
-import { cacheme, CachemeError, cachemeEvents, configure, invalidate, registerInvalidModels } from '../../src'
+import { cacheme, CachemeError, cachemeEvents, configure, invalidate, registerInvalidModels, shutdown } from '../../src'
 import { startRedisServer, type RedisServer } from '../../tools/redis-server'
 import { startTcpProxy, type TcpProxy } from '../../tools/tcp-proxy'
 import { sleep } from '../support/backends'
@@ -12,7 +12,12 @@ import { openBookstore, type Bookstore } from '../sequelize/models'
 const HANG = 3000
 
 function settlesWithin<T>(promise: Promise<T>, ms = HANG): Promise<T> {
-  return Promise.race([promise, sleep(ms).then(() => { throw new Error(`still pending after ${ms} ms`) })])
+  return Promise.race([
+    promise,
+    sleep(ms).then(() => {
+      throw new Error(`still pending after ${ms} ms`)
+    }),
+  ])
 }
 
 function once(event: 'circuit' | 'replay' | 'overflow'): Promise<unknown[]> {
@@ -75,7 +80,8 @@ describe('fail open when Redis fails', function () {
     expect(await settlesWithin(fn(), 1000)).to.equal(2)
     expect(onError.firstCall.args[0]).to.be.instanceOf(CachemeError).and.have.property('code', 'STORE_TIMEOUT')
     await sleep(1000) // the pause ends and the breaker lets a probe through
-    await fn(); await fn()
+    await fn()
+    await fn()
     expect(computations()).to.be.at.most(4)
     const hits = computations()
     await fn()
@@ -87,7 +93,8 @@ describe('fail open when Redis fails', function () {
     await fn()
     const opened = once('circuit')
     proxy.cut('blackhole')
-    await fn(); await fn()
+    await fn()
+    await fn()
     expect(await opened).to.deep.equal(['open'])
     const reported = onError.callCount
     const started = Date.now()
@@ -130,6 +137,13 @@ describe('fail open when Redis fails', function () {
     await replayed
     await unrelated.fn()
     expect(unrelated.computations()).to.equal(2)
+  })
+
+  it('shuts down promptly when the client it opened has lost its server', async () => {
+    configure({ redis: proxy.url, prefix: `fo${++prefix}:`, timeout: 0.1, onError })
+    await counter().fn()
+    proxy.cut('blackhole')
+    await settlesWithin(shutdown())
   })
 
   describe('with Sequelize', () => {

@@ -42,8 +42,16 @@ for (const db of testDatabases()) {
       configureBackend('redis')
       watch = probes()
       await store.sequelize.sync({ force: true })
-      await store.User.bulkCreate([{ id: 1, name: 'ann' }, { id: 2, name: 'bob' }, { id: 3, name: 'cyd' }])
-      await store.Book.bulkCreate([{ id: 1, title: 'a', ownerId: 1 }, { id: 2, title: 'b', ownerId: 2 }, { id: 3, title: 'c', ownerId: 2 }])
+      await store.User.bulkCreate([
+        { id: 1, name: 'ann' },
+        { id: 2, name: 'bob' },
+        { id: 3, name: 'cyd' },
+      ])
+      await store.Book.bulkCreate([
+        { id: 1, title: 'a', ownerId: 1 },
+        { id: 2, title: 'b', ownerId: 2 },
+        { id: 3, title: 'c', ownerId: 2 },
+      ])
     })
 
     async function expectInvalidated(change: () => Promise<unknown>, expected: string[], watched: string[]) {
@@ -79,7 +87,7 @@ for (const db of testDatabases()) {
       expect(await watch.invalidated('User:1:books', 'User:2:books', 'User:3:books')).to.have.members(['User:1:books', 'User:2:books'])
     })
 
-    it('create invalidates the new row\'s keys', async () => {
+    it("create invalidates the new row's keys", async () => {
       await expectInvalidated(() => store.User.create({ id: 4, name: 'dee' }), ['User:list'], ['User:list', 'User:1'])
     })
 
@@ -110,7 +118,11 @@ for (const db of testDatabases()) {
     })
 
     it('Model.destroy with where invalidates exactly the matching rows', async () => {
-      await expectInvalidated(() => store.Book.destroy({ where: { id: [1, 3] } }), ['Book:1', 'Book:3', 'User:1:books', 'User:2:books'], ['Book:1', 'Book:2', 'Book:3', 'User:1:books', 'User:2:books'])
+      await expectInvalidated(
+        () => store.Book.destroy({ where: { id: [1, 3] } }),
+        ['Book:1', 'Book:3', 'User:1:books', 'User:2:books'],
+        ['Book:1', 'Book:2', 'Book:3', 'User:1:books', 'User:2:books'],
+      )
     })
 
     it('Model.destroy with force invalidates rows that were already soft-deleted', async () => {

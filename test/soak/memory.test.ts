@@ -120,7 +120,11 @@ describe('Redis memory after churn (soak)', function () {
     // Summaries first, so every shelf's hash is kept without expiry while its books come and go.
     let peak = await inChunks([
       ...range(SHELVES).map(shelf => () => shelfSummary(shelf)),
-      ...books.map(([shelf, book]) => () => shelfBook(shelf, book)),
+      ...books.map(
+        ([shelf, book]) =>
+          () =>
+            shelfBook(shelf, book),
+      ),
       ...range(REPORTS).map(id => () => report(id)),
       ...range(PINNED).map(id => () => pinned(id)),
     ])
@@ -129,10 +133,21 @@ describe('Redis memory after churn (soak)', function () {
     // Churn: invalidate some dependencies and compute their entries again, overwriting them.
     for (const shelf of range(CHURNED_SHELVES)) await invalidate({ invalidKey: `Shelf:${shelf}` })
     for (const day of range(CHURNED_DAYS)) await invalidate({ invalidKey: `Day:${day}` })
-    peak = Math.max(peak, await inChunks([
-      ...books.filter(([shelf]) => shelf < CHURNED_SHELVES).map(([shelf, book]) => () => shelfBook(shelf, book)),
-      ...range(REPORTS).filter(id => id % DAYS < CHURNED_DAYS).map(id => () => report(id)),
-    ]))
+    peak = Math.max(
+      peak,
+      await inChunks([
+        ...books
+          .filter(([shelf]) => shelf < CHURNED_SHELVES)
+          .map(
+            ([shelf, book]) =>
+              () =>
+                shelfBook(shelf, book),
+          ),
+        ...range(REPORTS)
+          .filter(id => id % DAYS < CHURNED_DAYS)
+          .map(id => () => report(id)),
+      ]),
+    )
     // Deletes the pinned entries, not their sets; and the summaries, not the hashes holding them.
     await invalidate({ pattern: 'Pinned:*' })
     await invalidate({ invalidKey: 'Summaries' })
@@ -150,12 +165,14 @@ describe('Redis memory after churn (soak)', function () {
     // Per-tag statistics are one small hash per tag, not growth.
     const left = (await admin.keys(`${prefix}*`)).filter(name => !name.startsWith(`${prefix}__stats:`))
 
-    console.log([
-      `      soak: ${written} entries + churn written in ${writeSeconds.toFixed(1)} s`,
-      `      used_memory baseline ${megabytes(baseline)}, peak ${megabytes(peak)}, ` +
-        `expired but before gc ${megabytes(beforeGc)} (${keysBeforeGc} keys), after gc ${megabytes(after)} (${left.length} keys)`,
-      `      gc ${gcSeconds.toFixed(1)} s: ${JSON.stringify(collected)}`,
-    ].join('\n'))
+    console.log(
+      [
+        `      soak: ${written} entries + churn written in ${writeSeconds.toFixed(1)} s`,
+        `      used_memory baseline ${megabytes(baseline)}, peak ${megabytes(peak)}, ` +
+          `expired but before gc ${megabytes(beforeGc)} (${keysBeforeGc} keys), after gc ${megabytes(after)} (${left.length} keys)`,
+        `      gc ${gcSeconds.toFixed(1)} s: ${JSON.stringify(collected)}`,
+      ].join('\n'),
+    )
 
     // Without gc: the pinned entries' sets (no expiry, never written again) and the hashes kept by
     // a field without ttl still hold every dead member.

@@ -22,11 +22,7 @@ interface PutOptions {
  * The behaviour every Store must have, checked through the interface only. A backend passes when
  * `create` returns a store for the layout it is given; `cleanup` runs once after the suite.
  */
-export function storeConformance(
-  name: string,
-  create: (layout: KeyLayout) => Promise<Store>,
-  cleanup?: () => Promise<void>,
-): void {
+export function storeConformance(name: string, create: (layout: KeyLayout) => Promise<Store>, cleanup?: () => Promise<void>): void {
   describe(`Store conformance: ${name}`, () => {
     let layout: KeyLayout
     let store: Store
@@ -197,8 +193,7 @@ export function storeConformance(
         const { seq } = await store.read(entry('Book:1'))
         await store.invalidateSets([dep('Other')])
         expect(await store.write({ entry: entry('Book:1'), value: 'v', ttlMs: 0, sets: [dep('Mine')], seq })).to.equal(true)
-        expect(await store.write({ entry: entry('Book:2'), value: 'v', ttlMs: 0, sets: [dep('Mine'), dep('Other')], seq }))
-          .to.equal(false)
+        expect(await store.write({ entry: entry('Book:2'), value: 'v', ttlMs: 0, sets: [dep('Mine'), dep('Other')], seq })).to.equal(false)
         expect(await get('Book:1')).to.equal('v')
         expect(await get('Book:2')).to.equal(undefined)
       })
@@ -207,8 +202,7 @@ export function storeConformance(
         const set = dep('busy')
         const initial = 1_200
         const { seq } = await store.read(entry('Old:0'))
-        await Promise.all(Array.from({ length: initial }, (_, i) =>
-          store.write({ entry: entry(`Old:${i}`), value: 'v', ttlMs: 0, sets: [set], seq })))
+        await Promise.all(Array.from({ length: initial }, (_, i) => store.write({ entry: entry(`Old:${i}`), value: 'v', ttlMs: 0, sets: [set], seq })))
 
         const written: string[] = []
         const writer = async (w: number) => {
@@ -519,7 +513,10 @@ export function storeConformance(
 
       it('refuses a batch size that is not a positive integer', async () => {
         for (const batchSize of [0, -1, 1.5, NaN]) {
-          const error = await store.gc({ batchSize }).then(() => undefined, (caught: unknown) => caught)
+          const error = await store.gc({ batchSize }).then(
+            () => undefined,
+            (caught: unknown) => caught,
+          )
           expect(error, String(batchSize)).to.be.instanceOf(CachemeError).with.property('code', 'INVALID_OPTIONS')
         }
       })
@@ -530,7 +527,11 @@ export function storeConformance(
         // Every member dead, so whichever a write checks, it removes as many as it checks.
         const dead = LAZY_PRUNE_MIN_SIZE
         const [written, untouched, small] = [dep('written'), dep('untouched'), dep('small')]
-        const sets: [string, string, number][] = [['written', written, dead], ['untouched', untouched, dead], ['small', small, dead - 1]]
+        const sets: [string, string, number][] = [
+          ['written', written, dead],
+          ['untouched', untouched, dead],
+          ['small', small, dead - 1],
+        ]
         // Each set and the hash is kept without expiry by a member since deleted, so it outlives the others.
         for (const [name, set, count] of sets) {
           await Promise.all(range(count - 1).map(i => put(`Short:${name}:${i}`, 'v', { ttlMs: SHORT_TTL_MS, sets: [set] })))
@@ -545,7 +546,7 @@ export function storeConformance(
         await put('Book:1>new', 'v', { sets: [written, small] })
         expect(await store.gc()).to.deep.equal({
           sets: 3,
-          membersRemoved: (dead - LAZY_PRUNE_SAMPLE) + dead + (dead - 1),
+          membersRemoved: dead - LAZY_PRUNE_SAMPLE + dead + (dead - 1),
           fieldsRemoved: dead - LAZY_PRUNE_SAMPLE,
         })
         expect(await members(written)).to.deep.equal(fulls('Book:1>new'))

@@ -88,7 +88,10 @@ describe('MemoryStore', () => {
     await put('Book:1', 0)
     const { seq } = await store.read(entry('Book:1'))
     const write = store.write({ entry: entry('Book:1>owner'), value: 'v', ttlMs: 0, sets: [], seq })
-    const error = await write.then(() => undefined, (caught: unknown) => caught)
+    const error = await write.then(
+      () => undefined,
+      (caught: unknown) => caught,
+    )
     expect(error).to.be.instanceOf(CachemeError).with.property('code', 'STORE_FAILED')
   })
 })

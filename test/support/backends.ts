@@ -4,7 +4,7 @@ import { testRedisUrl } from './fixtures'
 
 /** The stores every behavioural suite runs against. */
 export const BACKENDS = ['redis', 'memory'] as const
-export type Backend = typeof BACKENDS[number]
+export type Backend = (typeof BACKENDS)[number]
 
 let client: Redis | undefined
 let counter = 0

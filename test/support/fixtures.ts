@@ -39,9 +39,7 @@ export async function mochaGlobalSetup(): Promise<void> {
     state.postgres = await startPostgres()
     state.postgresUrl = state.postgres.url
   } else if (process.env.CI) {
-    throw new Error(
-      'PostgreSQL is required in CI but was not found; install it (apt-get install -y postgresql) or set DATABASE_URL',
-    )
+    throw new Error('PostgreSQL is required in CI but was not found; install it (apt-get install -y postgresql) or set DATABASE_URL')
   } else {
     console.warn('warning: PostgreSQL not found (set DATABASE_URL or install postgresql); postgres suites are skipped')
   }
@@ -88,9 +86,7 @@ const postgresDatabase: TestDatabase = {
  * `url` must be read inside hooks or tests.
  */
 export function testDatabases(): TestDatabase[] {
-  const withPostgres = state.setUp
-    ? state.postgresUrl !== undefined
-    : Boolean(process.env.DATABASE_URL) || canStartPostgres() || Boolean(process.env.CI)
+  const withPostgres = state.setUp ? state.postgresUrl !== undefined : Boolean(process.env.DATABASE_URL) || canStartPostgres() || Boolean(process.env.CI)
   return withPostgres ? [sqliteDatabase, postgresDatabase] : [sqliteDatabase]
 }
 

@@ -3,10 +3,7 @@ import { expect } from 'chai'
 describe('TC39 decorator run', () => {
   it('compiles standard (non-legacy) decorators', () => {
     const kinds: string[] = []
-    function record<This, Args extends unknown[], R>(
-      target: (this: This, ...args: Args) => R,
-      context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => R>,
-    ) {
+    function record<This, Args extends unknown[], R>(target: (this: This, ...args: Args) => R, context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => R>) {
       kinds.push(context.kind)
       return function (this: This, ...args: Args): R {
         return target.call(this, ...args)

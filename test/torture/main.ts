@@ -41,7 +41,9 @@ async function main(): Promise<number> {
     const runs: Run[] = []
     for (const guard of [true, false]) {
       const options = { ...workload, guard }
-      console.log(`running ${options.durationMs / 1000} s ${guard ? 'with the guard' : 'with the guard bypassed (control)'}${workload.faults ? ', with faults' : ''}, seed ${workload.seed} ...`)
+      console.log(
+        `running ${options.durationMs / 1000} s ${guard ? 'with the guard' : 'with the guard bypassed (control)'}${workload.faults ? ', with faults' : ''}, seed ${workload.seed} ...`,
+      )
       runs.push({ options, figures: await runWorkload({ redis, databaseUrl }, options) })
     }
     console.log(formatRuns(runs))

@@ -39,8 +39,12 @@ export function createReaders(schema: TortureSchema, ids: { users: number[]; boo
   const { User, Book, BookReader } = schema
   let hits = 0
   const set: ReaderSet = {
-    get readers() { return readers },
-    get hits() { return hits },
+    get readers() {
+      return readers
+    },
+    get hits() {
+      return hits
+    },
     jitter: true,
   }
   const widenRace = () => (set.jitter ? sleep(random.int(MIN_COMPUTE_DELAY_MS, MAX_COMPUTE_DELAY_MS)) : Promise.resolve())

@@ -5,7 +5,7 @@ import type { Random } from './random'
 import { sleep } from './sleep'
 
 export const WRITE_KINDS = ['save', 'bulkUpdate', 'destroy', 'restore', 'create', 'link', 'commit', 'rollback'] as const
-export type WriteKind = typeof WRITE_KINDS[number]
+export type WriteKind = (typeof WRITE_KINDS)[number]
 
 /** What a single change did, so the figures can say which write paths ran. */
 type Change = Exclude<WriteKind, 'commit' | 'rollback'>
@@ -19,7 +19,10 @@ const TITLES = ['Dune', 'Emma', 'Ulysses', 'Beloved', 'Hamlet', 'Walden', 'Ubik'
  * alone or several inside a transaction that is held open for a while, then committed or rolled back.
  */
 export class Writers {
-  constructor(private readonly schema: TortureSchema, private readonly ids: { users: number[]; books: number[] }) {}
+  constructor(
+    private readonly schema: TortureSchema,
+    private readonly ids: { users: number[]; books: number[] },
+  ) {}
 
   /** Performs one random operation and says what it was. */
   async one(random: Random): Promise<WriteKind> {
@@ -138,12 +141,23 @@ export class Writers {
     const user = User.build({ id: userId }, { isNewRecord: false }) as InstanceType<typeof User> & LinkMethods
     const options = { transaction }
     switch (random.int(0, 5)) {
-      case 0: await book.addReader(userId, options); break
-      case 1: await book.removeReader(userId, options); break
-      case 2: await book.setReaders(random.subset(this.ids.users, 0.25), options); break
-      case 3: await user.addBook(bookId, options); break
-      case 4: await user.removeBook(bookId, options); break
-      default: await user.setBooks(random.subset(this.ids.books, 0.15), options)
+      case 0:
+        await book.addReader(userId, options)
+        break
+      case 1:
+        await book.removeReader(userId, options)
+        break
+      case 2:
+        await book.setReaders(random.subset(this.ids.users, 0.25), options)
+        break
+      case 3:
+        await user.addBook(bookId, options)
+        break
+      case 4:
+        await user.removeBook(bookId, options)
+        break
+      default:
+        await user.setBooks(random.subset(this.ids.books, 0.15), options)
     }
     return 'link'
   }

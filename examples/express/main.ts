@@ -1,0 +1,86 @@
+import 'reflect-metadata' // legacy decorators with emitDecoratorMetadata: load before any decorated class
+
+import { randomBytes } from 'node:crypto'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+// In an application: import { configure, invalidate, shutdown, type ConfigureOptions } from 'cacheme'
+import { configure, invalidate, shutdown, type ConfigureOptions } from '../../src'
+import { redisServerAvailable, startRedisServer, type RedisServer } from '../../tools/redis-server'
+import { createApp } from './app'
+import { Invalidation, seed, sequelize } from './models'
+import { selfCheck } from './self-check'
+
+interface StoreChoice {
+  label: string
+  options: ConfigureOptions
+  server?: RedisServer
+}
+
+/** REDIS_URL when set; else a private redis-server when one is installed; else the in-process store. */
+async function chooseStore(): Promise<StoreChoice> {
+  const common = { prefix: 'express-example:', ttl: 600 }
+  const url = process.env.REDIS_URL
+  if (url) return { label: `Redis at ${url} (REDIS_URL)`, options: { ...common, redis: url } }
+  if (redisServerAvailable()) {
+    const server = await startRedisServer()
+    return { label: `private redis-server at ${server.url}`, options: { ...common, redis: server.url }, server }
+  }
+  return { label: 'in-process memory store (REDIS_URL unset, no redis-server on PATH)', options: { ...common, store: 'memory' } }
+}
+
+/**
+ * Serves the example on PORT (default 3000). With `--once` (or EXAMPLE_ONCE=1) it listens on a free
+ * port instead, runs the self-check and exits: 0 when every step did what it should.
+ */
+async function main(): Promise<boolean> {
+  const once = process.argv.includes('--once') || process.env.EXAMPLE_ONCE === '1'
+  const store = await chooseStore()
+  configure(store.options)
+  await invalidate({ pattern: '*' }) // start cold, even on a shared Redis holding an earlier run's entries
+  await seed()
+  const adminUser = 'admin'
+  const adminPassword = process.env.ADMIN_PASSWORD ?? randomBytes(9).toString('base64url')
+  const app = createApp({ invalidations: Invalidation, adminUser, adminPassword, adminSecret: process.env.ADMIN_SECRET })
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const listening = app.listen(once ? 0 : Number(process.env.PORT ?? 3000), '127.0.0.1', () => resolve(listening)).once('error', reject)
+  })
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const stop = async () => {
+    server.closeAllConnections()
+    await new Promise(resolve => server.close(resolve))
+    await sequelize.close()
+    await shutdown()
+    await store.server?.stop()
+  }
+
+  console.log(`cacheme Express example — store: ${store.label}`)
+  console.log(`listening on ${url}`)
+  console.log(`  books     ${url}/books`)
+  console.log(`  metrics   ${url}/metrics`)
+  console.log(`  admin     ${url}/admin/  (user ${adminUser}, password ${once ? '(generated)' : adminPassword})`)
+  if (once) {
+    try {
+      await selfCheck(url, adminUser, adminPassword, line => console.log(line))
+      return true
+    } finally {
+      await stop()
+    }
+  }
+  console.log('press Ctrl-C to stop')
+  await new Promise<void>(resolve => process.once('SIGINT', resolve).once('SIGTERM', resolve))
+  // A private redis-server stops on the same signal, so the client may be left retrying it:
+  // give the cleanup a second, then exit.
+  await Promise.race([stop(), new Promise(resolve => setTimeout(resolve, 1000))])
+  process.exit(0)
+}
+
+main().then(
+  ok => {
+    process.exitCode = ok ? 0 : 1
+  },
+  error => {
+    console.error(error instanceof Error ? error.message : error)
+    process.exitCode = 1
+  },
+)

@@ -1,0 +1,83 @@
+import { expect } from 'chai'
+import { execFile } from 'node:child_process'
+import { resolve } from 'node:path'
+import { redisServerAvailable, startRedisServer, type RedisServer } from '../../tools/redis-server'
+
+const ROOT = resolve(__dirname, '../..')
+
+/**
+ * A Redis of the examples' own: tests that look at every key of the shared test Redis must not
+ * find theirs. Without redis-server on PATH they run on the memory store.
+ */
+let redis: RedisServer | undefined
+
+/** Runs an npm script as a user would; resolves to its exit code and output. */
+function npmRun(script: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: redis?.url }
+  if (!redis) delete env.REDIS_URL
+  return new Promise(done => {
+    const child = execFile(
+      'npm',
+      ['run', '--silent', script, ...(args.length ? ['--', ...args] : [])],
+      {
+        cwd: ROOT,
+        env,
+        timeout: 60_000,
+      },
+      (error, stdout, stderr) => done({ code: error ? Number((error as { code?: unknown }).code ?? 1) || 1 : 0, stdout, stderr }),
+    )
+    child.stdin?.end()
+  })
+}
+
+describe('examples', function () {
+  this.timeout(90_000)
+  before(async () => {
+    if (redisServerAvailable()) redis = await startRedisServer()
+  })
+  after(() => redis?.stop())
+  const storeLine = () => (redis ? `store: Redis at ${redis.url} (REDIS_URL)` : 'store: in-process memory store')
+
+  it('npm run demo caches the bookstore and recomputes exactly what a change made stale', async () => {
+    const { code, stdout, stderr } = await npmRun('demo')
+    expect(code, `${stdout}\n${stderr}`).to.equal(0)
+    expect(stdout).to.include(storeLine())
+    // Not "-> 1 SQL queries": on a loaded machine a cold write can time out, and that entry is computed again.
+    expect(stdout).to.match(/^warm cache vs uncached: [\d.]+x faster, \d+ -> \d+ SQL queries$/m)
+    expect(stdout).to.match(/^exactly the \d+ entries that depended on User:17 were recomputed/m)
+  })
+
+  it('npm run example:express -- --once serves the API, the metrics and the admin, and checks them', async () => {
+    const { code, stdout, stderr } = await npmRun('example:express', '--once')
+    expect(code, `${stdout}\n${stderr}`).to.equal(0)
+    expect(stdout).to.include(storeLine())
+    expect(stdout).to.match(/^listening on http:\/\/127\.0\.0\.1:\d+$/m)
+    expect(stdout).to.match(/GET \/books \(cold\)\s+200, 6 books; 12 misses, 0 hits/)
+    expect(stdout).to.match(/GET \/books \(warm\)\s+200; 12 hits, 0 misses/)
+    expect(stdout).to.match(/GET \/books\/2\s+author "Ursula K\. Le Guin"/)
+    expect(stdout).to.match(/GET \/metrics\s+200, cacheme_hits_total\{tag="BookSerializer\.author"\} \d+/)
+    expect(stdout).to.match(/GET \/admin\/ \(no password\)\s+401/)
+    expect(stdout).to.match(/POST \/admin\/invalidate \(no token\)\s+403/)
+    expect(stdout).to.match(/history: admin invalidated tag BookSerializer\.reviews, 6 removed/)
+    expect(stdout.trimEnd().split('\n').at(-1)).to.equal('self-check passed')
+  })
+
+  it('npm run example:nest prints the hits and misses of a NestJS-style service', async () => {
+    const { code, stdout, stderr } = await npmRun('example:nest')
+    expect(code, `${stdout}\n${stderr}`).to.equal(0)
+    expect(stdout).to.include(storeLine())
+    const outcomes = [...stdout.matchAll(/^ {2}(\S+)\s+(miss|hit|-)\s+(\d+) quer/gm)].map(match => `${match[1]} ${match[2]} ${match[3]}`)
+    expect(outcomes).to.deep.equal([
+      'findOne(1) miss 1',
+      'findOne(1) hit 0',
+      'findByAuthor(1) miss 1',
+      'findByAuthor(1) hit 0',
+      'rename(1) - 1',
+      'findOne(1) miss 1',
+      'findByAuthor(1) miss 1',
+      'findByAuthor(1) hit 0',
+    ])
+    expect(stdout).to.include('BooksService.findOne: 1 hits, 2 misses')
+    expect(stdout).to.include('BooksService.findByAuthor: 2 hits, 2 misses')
+  })
+})
