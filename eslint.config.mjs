@@ -5,7 +5,7 @@ import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.tmp/', 'build-tmp/', 'coverage/'] },
+  { ignores: ['dist/', 'node_modules/', '.tmp/', 'build-tmp/', 'coverage/', 'test-results/'] },
   js.configs.recommended,
   tseslint.configs.recommended,
   {
