@@ -27,6 +27,8 @@ describe('decorator options', () => {
     ['an unknown option', { key: () => 'k', invalidKey: () => 'x' }, /unknown option 'invalidKey'/],
     ['invalidModels that are not models', { key: () => 'k', invalidModels: [{}] }, /invalidModels must contain Sequelize model classes, got object/],
     ['an empty tag', { key: () => 'k', tag: '' }, /tag must be a non-empty string/],
+    ['a negative grace', { key: () => 'k', grace: -1 }, /grace must be a number of seconds >= 0/],
+    ['a lease that is not a number', { key: () => 'k', lease: 'long' }, /lease must be a number of seconds >= 0/],
     ['options that are not an object', null, /options must be an object, got null/],
   ]
   for (const [what, options, message] of cases) {
@@ -53,6 +55,9 @@ describe('configure', () => {
     ['both a client and the memory store', { store: 'memory', redis: 'redis://x' }, /not both/],
     ['a prefix with >', { prefix: 'a>' }, /prefix must be a non-empty string without '>'/],
     ['an onError that is not a function', { onError: 'log' }, /onError must be a function/],
+    ['a timeout of 0', { timeout: 0 }, /timeout must be a number of seconds > 0, got 0/],
+    ['a replay queue of 0', { replayQueueSize: 0 }, /replayQueueSize must be a whole number >= 1/],
+    ['a negative maxValueBytes', { maxValueBytes: -1 }, /maxValueBytes must be a whole number of bytes >= 0/],
   ]
   for (const [what, options, message] of cases) {
     it(`refuses ${what}`, () => {
