@@ -1,34 +1,14 @@
 import 'reflect-metadata' // legacy decorators with emitDecoratorMetadata: load before any decorated class
 
-// In an application: import { configure, invalidate, shutdown, type ConfigureOptions } from 'cacheme'
-import { configure, invalidate, shutdown, type ConfigureOptions } from '../../src'
-import { redisServerAvailable, startRedisServer, type RedisServer } from '../../tools/redis-server'
+// In an application: import { configure, invalidate, shutdown } from 'cacheme'
+import { configure, invalidate, shutdown } from '../../src'
+import { chooseStore, type StoreChoice } from '../support/choose-store'
 import { Book, BookReader, closeDatabase, sql, User } from './models'
 import { seed } from './seed'
 import { BookSerializer, recomputed, type CatalogueEntry } from './serializer'
 
 const RENAMED_USER = 17
 const NEW_NAME = 'Grace Murray Hopper'
-
-interface StoreChoice {
-  label: string
-  options: ConfigureOptions
-  server?: RedisServer
-}
-
-/** REDIS_URL when set; else a private redis-server when one is installed; else the in-process store. */
-async function chooseStore(): Promise<StoreChoice> {
-  // Own prefix and a 10-minute ttl (sets included): nothing lingers in a shared Redis.
-  // A generous timeout: the demo also runs on busy CI machines, where 0.25 s can pass under load.
-  const common = { prefix: 'bookstore-demo:', ttl: 600, timeout: 2 }
-  const url = process.env.REDIS_URL
-  if (url) return { label: `Redis at ${url} (REDIS_URL)`, options: { ...common, redis: url } }
-  if (redisServerAvailable()) {
-    const server = await startRedisServer()
-    return { label: `private redis-server at ${server.url}`, options: { ...common, redis: server.url }, server }
-  }
-  return { label: 'in-process memory store (REDIS_URL unset, no redis-server on PATH)', options: { ...common, store: 'memory' } }
-}
 
 interface Run {
   entries: CatalogueEntry[]
@@ -142,7 +122,9 @@ async function demo(store: StoreChoice): Promise<boolean> {
 }
 
 async function main(): Promise<boolean> {
-  const store = await chooseStore()
+  // Own prefix and a 10-minute ttl (sets included): nothing lingers in a shared Redis.
+  // A generous timeout: the demo also runs on busy CI machines, where 0.25 s can pass under load.
+  const store = await chooseStore({ prefix: 'bookstore-demo:', ttl: 600, timeout: 2 })
   console.log(`cacheme bookstore demo — store: ${store.label}`)
   try {
     return await demo(store)

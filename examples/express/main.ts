@@ -3,30 +3,12 @@ import 'reflect-metadata' // legacy decorators with emitDecoratorMetadata: load 
 import { randomBytes } from 'node:crypto'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-// In an application: import { configure, invalidate, shutdown, type ConfigureOptions } from 'cacheme'
-import { configure, invalidate, shutdown, type ConfigureOptions } from '../../src'
-import { redisServerAvailable, startRedisServer, type RedisServer } from '../../tools/redis-server'
+// In an application: import { configure, invalidate, shutdown } from 'cacheme'
+import { configure, invalidate, shutdown } from '../../src'
+import { chooseStore } from '../support/choose-store'
 import { createApp } from './app'
 import { Invalidation, seed, sequelize } from './models'
 import { selfCheck } from './self-check'
-
-interface StoreChoice {
-  label: string
-  options: ConfigureOptions
-  server?: RedisServer
-}
-
-/** REDIS_URL when set; else a private redis-server when one is installed; else the in-process store. */
-async function chooseStore(): Promise<StoreChoice> {
-  const common = { prefix: 'express-example:', ttl: 600 }
-  const url = process.env.REDIS_URL
-  if (url) return { label: `Redis at ${url} (REDIS_URL)`, options: { ...common, redis: url } }
-  if (redisServerAvailable()) {
-    const server = await startRedisServer()
-    return { label: `private redis-server at ${server.url}`, options: { ...common, redis: server.url }, server }
-  }
-  return { label: 'in-process memory store (REDIS_URL unset, no redis-server on PATH)', options: { ...common, store: 'memory' } }
-}
 
 /**
  * Serves the example on PORT (default 3000). With `--once` (or EXAMPLE_ONCE=1) it listens on a free
@@ -34,7 +16,7 @@ async function chooseStore(): Promise<StoreChoice> {
  */
 async function main(): Promise<boolean> {
   const once = process.argv.includes('--once') || process.env.EXAMPLE_ONCE === '1'
-  const store = await chooseStore()
+  const store = await chooseStore({ prefix: 'express-example:', ttl: 600 })
   configure(store.options)
   await invalidate({ pattern: '*' }) // start cold, even on a shared Redis holding an earlier run's entries
   await seed()
