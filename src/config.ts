@@ -164,8 +164,11 @@ function createStore(options: ConfigureOptions, layout: KeyLayout, failOpen: Con
   }
   if (redis === undefined) throw new CachemeError('INVALID_CONFIG', "configure(): store 'redis' needs the redis option")
   const remote = (client: Redis | Cluster, owned: boolean) => {
+    // The store defines its script commands first: an auto-pipelining client builds its pipeline
+    // from the commands it knows when the first command is sent.
+    const store = new FailOpenStore(new RedisStore(client, layout, owned), failOpen)
     warnOnUnsafeEviction(client)
-    return new FailOpenStore(new RedisStore(client, layout, owned), failOpen)
+    return store
   }
   if (redis instanceof Redis || redis instanceof Cluster || isRedisClient(redis)) return remote(redis, false)
   if (typeof redis === 'string') return remote(quiet(new Redis(redis)), true)

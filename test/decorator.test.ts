@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import Redis from 'ioredis'
 import sinon from 'sinon'
 import { cacheme, cachemeTags, configure, CachemeError, invalidate, shutdown, type Container } from '../src'
 import { testRedisUrl } from './support/fixtures'
@@ -328,6 +329,21 @@ describe('@cacheme Redis layout', () => {
       configureBackend('redis')
     })
   }
+
+  it('works with an auto-pipelining client from its first call', async () => {
+    const client = new Redis(testRedisUrl(), { enableAutoPipelining: true })
+    try {
+      configure({ redis: client, prefix: `auto${Date.now()}:`, onError: error => expect.fail(String(error)) })
+      let calls = 0
+      const fn = cacheme({ key: c => `a:${c.id}` })(async (id: number) => (calls++, id))
+      expect(await Promise.all([fn(1), fn(2), fn(1)])).to.deep.equal([1, 2, 1])
+      await fn(1)
+      expect(calls).to.equal(2)
+    } finally {
+      configureBackend('redis')
+      client.disconnect()
+    }
+  })
 
   it('reports Redis faults to onError and still returns the computed value', async () => {
     const onError = sinon.spy()

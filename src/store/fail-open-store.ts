@@ -113,7 +113,7 @@ export class FailOpenStore implements Store {
   async #invalidate(invalidation: Invalidation): Promise<number> {
     if (this.#replay.size === 0 && this.#breaker.allows()) {
       try {
-        return await this.#bounded(() => this.#deliver(invalidation))
+        return await this.#bounded(progress => this.#deliver(invalidation, progress))
       } catch (error) {
         this.#options.report(error, { operation: 'invalidate', key: describe(invalidation) })
       }
@@ -123,14 +123,11 @@ export class FailOpenStore implements Store {
     return 0
   }
 
-  #deliver(invalidation: Invalidation): Promise<number> {
+  #deliver(invalidation: Invalidation, onProgress: () => void): Promise<number> {
     switch (invalidation.kind) {
-      case 'sets':
-        return this.#inner.invalidateSets(invalidation.sets, invalidation.options)
-      case 'entries':
-        return this.#inner.deleteEntries(invalidation.entries)
-      case 'pattern':
-        return this.#inner.deleteMatching(invalidation.pattern)
+      case 'sets': return this.#inner.invalidateSets(invalidation.sets, { ...invalidation.options, onProgress })
+      case 'entries': return this.#inner.deleteEntries(invalidation.entries)
+      case 'pattern': return this.#inner.deleteMatching(invalidation.pattern, { onProgress })
     }
   }
 
@@ -149,7 +146,7 @@ export class FailOpenStore implements Store {
     for (let next = this.#replay.peek(); next !== undefined; next = this.#replay.peek()) {
       if (!this.#breaker.allows()) break
       try {
-        await this.#bounded(() => this.#deliver(next!))
+        await this.#bounded(progress => this.#deliver(next!, progress))
       } catch {
         break
       }
@@ -163,20 +160,28 @@ export class FailOpenStore implements Store {
     }
   }
 
-  /** Runs one store operation within the timeout, telling the breaker how it went. */
-  async #bounded<T>(operation: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one store operation within the timeout, telling the breaker how it went. An operation of
+   * many steps (emptying a large set) calls `progress` after each: the timeout bounds every step.
+   */
+  async #bounded<T>(operation: (progress: () => void) => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined
+    let settled = false
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new CachemeError('STORE_TIMEOUT', `the store did not answer within ${this.#options.timeoutMs} ms`)), this.#options.timeoutMs)
     })
+    const progress = () => {
+      if (!settled) timer?.refresh()
+    }
     try {
-      const result = await Promise.race([operation(), timeout])
+      const result = await Promise.race([operation(progress), timeout])
       this.#breaker.succeeded()
       return result
     } catch (error) {
       this.#breaker.failed()
       throw error
     } finally {
+      settled = true
       clearTimeout(timer)
     }
   }

@@ -112,12 +112,13 @@ export class RedisStore implements Store {
     return written === 1
   }
 
-  async invalidateSets(sets: readonly string[], { grace = true }: InvalidateOptions = {}): Promise<number> {
+  async invalidateSets(sets: readonly string[], { grace = true, onProgress }: InvalidateOptions = {}): Promise<number> {
     if (sets.length === 0) return 0
     await this.#raise(sets.map(set => this.layout.gen(set)))
     let deleted = 0
     for (let left = 1; left > 0;) {
       const [removed, remaining] = await this.#client.cachemePopSets(sets.length, ...sets, POP_BATCH, Date.now(), grace ? 1 : 0)
+      onProgress?.()
       deleted += removed
       left = remaining
     }
@@ -141,7 +142,7 @@ export class RedisStore implements Store {
     return deleted
   }
 
-  async deleteMatching(pattern: string): Promise<number> {
+  async deleteMatching(pattern: string, { onProgress }: Pick<InvalidateOptions, 'onProgress'> = {}): Promise<number> {
     await this.#raise([this.layout.everythingGen])
     const match = this.layout.pattern(pattern)
     let deleted = 0
@@ -151,6 +152,7 @@ export class RedisStore implements Store {
       cursor = next
       const entries = names.filter(name => this.layout.isEntryName(name))
       if (entries.length > 0) deleted += await this.#client.unlink(...entries)
+      onProgress?.()
     } while (cursor !== '0')
     return deleted
   }

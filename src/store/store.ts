@@ -87,7 +87,7 @@ export interface Store {
   /** Raises the entries' guards and deletes them. Returns entries deleted. */
   deleteEntries(entries: readonly EntryRef[]): Promise<number>
   /** Raises the prefix-wide guard and deletes entries matching a glob inside the prefix. Returns keys deleted. */
-  deleteMatching(pattern: string): Promise<number>
+  deleteMatching(pattern: string, options?: Pick<InvalidateOptions, 'onProgress'>): Promise<number>
   /** The members of a set whose entries are still stored; dead members are pruned. */
   liveMembers(set: string): Promise<string[]>
   /** Takes the lease `name` for `ms` unless another holder has it; resolves to the token, or undefined. */
@@ -109,6 +109,8 @@ export interface Store {
 export interface InvalidateOptions {
   /** false: entries with grace are deleted too, not kept stale. Default true. */
   readonly grace?: boolean
+  /** Called after each step of a long invalidation, so that a caller's timeout bounds each step, not the whole. */
+  readonly onProgress?: () => void
 }
 
 /** How long an entry is kept: its ttl and then its grace; 0 (no ttl) keeps it until invalidated. */

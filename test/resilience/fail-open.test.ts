@@ -139,6 +139,31 @@ describe('fail open when Redis fails', function () {
     expect(unrelated.computations()).to.equal(2)
   })
 
+  it('bounds each step of a large invalidation by the timeout, not the whole of it', async () => {
+    const client = new Redis(proxy.url)
+    try {
+      configure({ redis: client, prefix: `fo${++prefix}:`, timeout: 0.15, onError })
+      const fn = cacheme({ key: c => `Big:${c.id}`, invalidKeys: () => 'Big' })(async (id: number) => id)
+      for (let i = 0; i < 3000; i += 500) await Promise.all(Array.from({ length: 500 }, (_, j) => fn(i + j)))
+      const scripts = client as unknown as { cachemePopSets: (...args: unknown[]) => Promise<unknown> }
+      const step = scripts.cachemePopSets.bind(client)
+      const slow = sinon.stub(scripts, 'cachemePopSets').callsFake(async (...args: unknown[]) => {
+        await sleep(40)
+        return step(...args)
+      })
+      try {
+        expect(await invalidate({ invalidKey: 'Big' })).to.equal(3000)
+      } finally {
+        slow.restore()
+      }
+      expect(slow.callCount).to.be.at.least(6) // well over the timeout in all
+      expect(onError.called).to.equal(false)
+    } finally {
+      configure({ store: 'memory', onError: () => {} })
+      client.disconnect()
+    }
+  })
+
   it('shuts down promptly when the client it opened has lost its server', async () => {
     configure({ redis: proxy.url, prefix: `fo${++prefix}:`, timeout: 0.1, onError })
     await counter().fn()

@@ -1,0 +1,91 @@
+import { cacheme } from '../src'
+import { CommandSpy, commandStats, compare, runAlone, statsDelta, useCacheme, type BenchRedis, type Contender, type Section } from './harness'
+
+const value = (n: number) => ({ id: n, title: `book ${n}`, price: 12.5, tags: ['a', 'b'] })
+const dependencies = (n: number, count: number) => Array.from({ length: count }, (_, j) => `Dep:${n % 1000}:${j}`)
+
+/** One decorated method per dependency count; every call uses a new key, so every call is a miss. */
+class MissSerializer {
+  @cacheme({ key: c => `Miss1:${c.n}`, invalidKeys: c => dependencies(c.n, 1) })
+  async one(n: number) {
+    return value(n)
+  }
+
+  @cacheme({ key: c => `Miss5:${c.n}`, invalidKeys: c => dependencies(c.n, 5) })
+  async five(n: number) {
+    return value(n)
+  }
+
+  @cacheme({ key: c => `Miss20:${c.n}`, invalidKeys: c => dependencies(c.n, 20) })
+  async twenty(n: number) {
+    return value(n)
+  }
+}
+
+export async function missWorkload(redis: BenchRedis): Promise<Section[]> {
+  const client = redis.client()
+  const admin = redis.client()
+  await useCacheme(client)
+  const serializer = new MissSerializer()
+  let n = 0
+  const methods = { 1: (i: number) => serializer.one(i), 5: (i: number) => serializer.five(i), 20: (i: number) => serializer.twenty(i) }
+
+  // Commands per miss, counted twice: a spy on the client and the server's INFO commandstats.
+  const extra: Record<string, Record<string, string>> = {}
+  const spy = new CommandSpy(client)
+  for (const [count, method] of Object.entries(methods)) {
+    const calls = 200
+    await new Promise(resolve => setTimeout(resolve, 50))
+    spy.reset()
+    const before = await commandStats(admin)
+    for (let i = 0; i < calls; i++) await method(1_000_000_000 + n++)
+    const after = await commandStats(admin)
+    const perCall = spy.commands / calls
+    const server = statsDelta(before, after)
+    server.delete('info')
+    // Redis 7 counts the calls a script makes too: EVAL/EVALSHA are the round trips, the rest runs inside them.
+    const scripts = ((server.get('evalsha') ?? 0) + (server.get('eval') ?? 0)) / calls
+    const inside = [...server].filter(([name]) => !name.startsWith('eval'))
+    const insideTotal = inside.reduce((sum, [, c]) => sum + c, 0) / calls
+    extra[count] = {
+      'commands per miss (client spy)': perCall.toFixed(2),
+      'of which the store': (perCall - 1).toFixed(2),
+      'EVAL/EVALSHA per miss (INFO commandstats)': scripts.toFixed(2),
+      'Redis calls inside the scripts': insideTotal.toFixed(1),
+    }
+  }
+  spy.restore()
+
+  const contenders: Contender[] = [
+    { name: 'ioredis SET', run: () => client.set(`plain:${n++}`, JSON.stringify(value(n))) },
+    {
+      name: 'ioredis GET (miss) + SET',
+      run: async () => {
+        const key = `plain:${n++}`
+        if ((await client.get(key)) === null) await client.set(key, JSON.stringify(value(n)))
+      },
+    },
+    ...Object.entries(methods).map(([count, method]) => ({
+      name: `@cacheme miss, ${count} invalid key${count === '1' ? '' : 's'}`,
+      run: () => method(n++),
+      extra: extra[count],
+    })),
+  ]
+  const results = await compare(contenders, { rounds: 5, time: 250 })
+  const columns = ['commands per miss (client spy)', 'of which the store', 'EVAL/EVALSHA per miss (INFO commandstats)', 'Redis calls inside the scripts']
+  return [
+    {
+      title: 'Miss path: compute + store',
+      description:
+        'Every call uses a new key. A decorated miss is one read script (value + invalidation sequence), the computation (a small object) and one store script that writes the value and adds it to its dependency sets and its tag set. Dependency keys are shared by 1000 entries each, so the sets are large enough for lazy pruning to run.',
+      reference: contenders[0].name,
+      results: results.map((r, i) => ({
+        ...r,
+        extra: (contenders[i] as { extra?: Record<string, string> }).extra ?? { 'commands per miss (client spy)': i === 0 ? '1' : '2', 'of which the store': '1' },
+      })),
+      extraColumns: columns,
+    },
+  ]
+}
+
+if (require.main === module) void runAlone(missWorkload)
