@@ -125,9 +125,12 @@ export class FailOpenStore implements Store {
 
   #deliver(invalidation: Invalidation, onProgress: () => void): Promise<number> {
     switch (invalidation.kind) {
-      case 'sets': return this.#inner.invalidateSets(invalidation.sets, { ...invalidation.options, onProgress })
-      case 'entries': return this.#inner.deleteEntries(invalidation.entries)
-      case 'pattern': return this.#inner.deleteMatching(invalidation.pattern, { onProgress })
+      case 'sets':
+        return this.#inner.invalidateSets(invalidation.sets, { ...invalidation.options, onProgress })
+      case 'entries':
+        return this.#inner.deleteEntries(invalidation.entries)
+      case 'pattern':
+        return this.#inner.deleteMatching(invalidation.pattern, { onProgress })
     }
   }
 
