@@ -95,10 +95,11 @@ export class RedisStore implements Store {
     const guards = guardsOf(this.layout, entry, sets)
     const now = Date.now()
     const written = await this.#client.cachemeWrite(
-      1 + sets.length + guards.length,
+      2 + sets.length + guards.length,
       entry.key,
       ...sets,
       ...guards,
+      this.layout.seq,
       entry.field ?? '',
       seal(value, ttlMs, graceMs, now),
       lifetime(ttlMs, graceMs),

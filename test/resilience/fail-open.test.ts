@@ -4,7 +4,7 @@ import sinon from 'sinon'
 import { cacheme, CachemeError, cachemeEvents, configure, invalidate, registerInvalidModels, shutdown } from '../../src'
 import { startRedisServer, type RedisServer } from '../../tools/redis-server'
 import { startTcpProxy, type TcpProxy } from '../../tools/tcp-proxy'
-import { sleep } from '../support/backends'
+import { deferred, sleep } from '../support/backends'
 import { testDatabases } from '../support/fixtures'
 import { openBookstore, type Bookstore } from '../sequelize/models'
 
@@ -162,6 +162,27 @@ describe('fail open when Redis fails', function () {
       configure({ store: 'memory', onError: () => {} })
       client.disconnect()
     }
+  })
+
+  it('does not store a value computed before Redis lost its data (restart, flush) and its guards', async () => {
+    let row = 'old'
+    const started = deferred()
+    const gate = deferred()
+    const read = cacheme({ key: () => 'Row:1>name', invalidKeys: () => 'Row:1' })(async () => {
+      const value = row
+      started.resolve()
+      await gate.promise
+      return value
+    })
+    await invalidate({ invalidKey: 'Other' }) // the sequence exists
+    const stale = read()
+    await started.promise
+    row = 'new'
+    await invalidate({ invalidKey: 'Row:1' })
+    await direct.flushall() // as a restart without persistence does: the guard is gone
+    gate.resolve()
+    expect(await stale).to.equal('old')
+    expect(await read()).to.equal('new')
   })
 
   it('shuts down promptly when the client it opened has lost its server', async () => {

@@ -1,14 +1,15 @@
 import type { Store } from '../../src/store/store'
 
 /**
- * Makes every write claim that its computation began after every invalidation, so the store's
- * stale-write guard never refuses one. Only the control run uses it, to show that the workload
- * does produce stale write-backs and that the guard is what stops them; the product deliberately
- * has no switch for this, so the test wraps the store the configuration holds.
+ * Makes every write claim that its computation began just now, after every invalidation so far
+ * (it reads the sequence again right before writing), so the store's stale-write guard does not
+ * refuse it. Only the control run uses it, to show that the workload does produce stale write-backs
+ * and that the guard is what stops them; the product deliberately has no switch for this, so the
+ * test wraps the store the configuration holds.
  */
 export function disableStaleWriteGuard(store: Store): void {
   const write = store.write.bind(store)
-  store.write = request => write({ ...request, seq: Number.MAX_SAFE_INTEGER })
+  store.write = async request => write({ ...request, seq: (await store.read(request.entry)).seq })
 }
 
 /** Counts the writes the guard refused: how often the workload hit the race it exists for. */

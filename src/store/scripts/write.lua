@@ -2,7 +2,8 @@
 -- of its guards after the computation began (then nothing is written and 0 is returned).
 -- KEYS[1]                entry key (a hash when ARGV[1] is a field)
 -- KEYS[2 .. 1+n]         sets that must list the entry (n = ARGV[5])
--- KEYS[2+n .. #KEYS]     guard keys: last invalidation sequence of the prefix, the entry, each set
+-- KEYS[2+n .. #KEYS-1]   guard keys: last invalidation sequence of the prefix, the entry, each set
+-- KEYS[#KEYS]            the invalidation sequence
 -- ARGV[1] hash field or '', ARGV[2] stored value, ARGV[3] ttl in ms (0: none),
 -- ARGV[4] sequence read before computing, ARGV[5] n, ARGV[6] the entry's full name (set member),
 -- ARGV[7] the current time in ms, ARGV[8] how many members of each container to check for dead
@@ -10,7 +11,14 @@
 local field, value, ttl, seq, n, member = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
 local now, sample, min_size = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 
-for i = 2 + n, #KEYS do
+-- The sequence only grows: lower than what the computation read (or gone) means Redis lost its
+-- data (a restart, a flush) and with it the guards of invalidations made meanwhile.
+local current = tonumber(redis.call('GET', KEYS[#KEYS]) or '0')
+if current < seq then
+  return 0
+end
+
+for i = 2 + n, #KEYS - 1 do
   local raised = redis.call('GET', KEYS[i])
   if raised and tonumber(raised) > seq then
     return 0
