@@ -6,6 +6,7 @@ import { chooseStore, type StoreChoice } from '../support/choose-store'
 import { Book, BookReader, closeDatabase, sql, User } from './models'
 import { seed } from './seed'
 import { BookSerializer, recomputed, type CatalogueEntry } from './serializer'
+import { run } from '../support/run'
 
 const RENAMED_USER = 17
 const NEW_NAME = 'Grace Murray Hopper'
@@ -135,12 +136,4 @@ async function main(): Promise<boolean> {
   }
 }
 
-main().then(
-  ok => {
-    process.exitCode = ok ? 0 : 1
-  },
-  error => {
-    console.error(error)
-    process.exitCode = 1
-  },
-)
+run(main)

@@ -9,6 +9,7 @@ import { chooseStore } from '../support/choose-store'
 import { createApp } from './app'
 import { Invalidation, seed, sequelize } from './models'
 import { selfCheck } from './self-check'
+import { run } from '../support/run'
 
 /**
  * Serves the example on PORT (default 3000). With `--once` (or EXAMPLE_ONCE=1) it listens on a free
@@ -57,12 +58,4 @@ async function main(): Promise<boolean> {
   process.exit(0)
 }
 
-main().then(
-  ok => {
-    process.exitCode = ok ? 0 : 1
-  },
-  error => {
-    console.error(error instanceof Error ? error.message : error)
-    process.exitCode = 1
-  },
-)
+run(main, error => (error instanceof Error ? error.message : error))

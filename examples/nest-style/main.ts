@@ -5,6 +5,7 @@ import { cachemeTags, configure, invalidate, shutdown } from '../../src'
 import { BooksRepository, type BookRow } from './books.repository'
 import { BooksService, calls } from './books.service'
 import { Injector } from './injector'
+import { run } from '../support/run'
 
 /** What the calls below must add up to, so that the script fails when caching does not work. */
 const EXPECTED: Record<string, { hits: number; misses: number }> = {
@@ -65,12 +66,4 @@ async function main(): Promise<boolean> {
   }
 }
 
-main().then(
-  ok => {
-    process.exitCode = ok ? 0 : 1
-  },
-  error => {
-    console.error(error)
-    process.exitCode = 1
-  },
-)
+run(main)

@@ -1,5 +1,5 @@
 import type { Model, ModelStatic, Transaction, WhereOptions } from 'sequelize'
-import { report } from '../config'
+import { report, runtime } from '../config'
 import { CachemeError } from '../errors'
 import { invalidateDependencies } from '../invalidation'
 import type { ModelClass } from '../options'
@@ -73,7 +73,8 @@ function install(model: ModelStatic<Model>): void {
  * a destroy touches only live rows unless forced.
  */
 async function findAffected(model: ModelStatic<Model>, operation: 'Update' | 'Destroy' | 'Restore', options: BulkOptions): Promise<void> {
-  if (options.individualHooks) return // Sequelize runs the per-row hooks itself
+  // Sequelize runs the per-row hooks itself; a disabled cache needs no lookup query.
+  if (options.individualHooks || !runtime().enabled) return
   try {
     options[AFFECTED] = await model.unscoped().findAll({
       where: options.where,
@@ -89,21 +90,18 @@ async function findAffected(model: ModelStatic<Model>, operation: 'Update' | 'De
 
 /** A bulk update's rows as they were and as they will be, in case `cacheKey` depends on a changed column. */
 function withUpdate(rows: Model[], values: Record<string, unknown> | undefined): Model[] {
-  if (!values) return rows
-  const updated = rows.map(row => {
-    const copy = (row.constructor as ModelStatic<Model>).build({ ...row.get({ plain: true }) }, { isNewRecord: false, raw: true })
-    copy.set(values, { raw: true })
-    return copy
-  })
-  return [...rows, ...updated]
+  return values ? [...rows, ...rows.map(row => copyWith(row, values))] : rows
 }
 
 /** A saved row as it is and, when columns changed, as it was: `cacheKey` may depend on them (an owner). */
 function asItWasAndIs(row: Model): Model[] {
   const previous = row.previous()
-  if (Object.keys(previous).length === 0) return [row]
-  const before = (row.constructor as ModelStatic<Model>).build({ ...row.get({ plain: true }), ...previous }, { isNewRecord: false, raw: true })
-  return [row, before]
+  return Object.keys(previous).length === 0 ? [row] : [row, copyWith(row, previous)]
+}
+
+/** A copy of a row with some columns replaced, to read the `cacheKey` it has with them. */
+function copyWith(row: Model, values: Record<string, unknown>): Model {
+  return (row.constructor as ModelStatic<Model>).build({ ...row.get({ plain: true }), ...values }, { isNewRecord: false, raw: true })
 }
 
 function keysOf(model: ModelStatic<Model>, rows: readonly Model[]): string[] {

@@ -56,12 +56,12 @@ export class FailOpenStore implements Store {
   }
 
   async read(entry: EntryRef): Promise<ReadResult> {
-    if (this.#replay.size > 0 || !this.#breaker.allows()) throw UNAVAILABLE
+    this.#mayServe()
     return this.#bounded(() => this.#inner.read(entry))
   }
 
   async write(request: WriteRequest): Promise<boolean> {
-    if (this.#replay.size > 0 || !this.#breaker.allows()) throw UNAVAILABLE
+    this.#mayServe()
     return this.#bounded(() => this.#inner.write(request))
   }
 
@@ -83,7 +83,7 @@ export class FailOpenStore implements Store {
   }
 
   async acquireLease(name: string, ms: number): Promise<string | undefined> {
-    if (this.#replay.size > 0 || !this.#breaker.allows()) throw UNAVAILABLE
+    this.#mayServe()
     return this.#bounded(() => this.#inner.acquireLease(name, ms))
   }
 
@@ -107,6 +107,11 @@ export class FailOpenStore implements Store {
     clearTimeout(this.#retry)
     this.#retry = undefined
     await this.#inner.close()
+  }
+
+  /** Serving from the cache, storing and leasing wait until nothing is waiting for replay and the store answers. */
+  #mayServe(): void {
+    if (this.#replay.size > 0 || !this.#breaker.allows()) throw UNAVAILABLE
   }
 
   /** Delivers now when nothing is waiting and the store is reachable; else queues, reports, and returns 0. */

@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import sinon from 'sinon'
 import { createNamespace } from 'cls-hooked'
 import { Sequelize } from 'sequelize'
 import { cacheme, registerInvalidModels } from '../../src'
@@ -115,6 +116,18 @@ for (const db of testDatabases()) {
 
     it('Model.update with individualHooks invalidates through the per-row hooks', async () => {
       await expectInvalidated(() => store.User.update({ name: 'z' }, { where: { id: 3 }, individualHooks: true }), ['User:3', 'User:list'], ['User:1', 'User:3', 'User:list'])
+    })
+
+    it('looks no rows up for a bulk write while the cache is disabled', async () => {
+      configureBackend('redis', { enabled: false })
+      const lookups = sinon.spy(store.Book, 'unscoped')
+      try {
+        await store.Book.update({ title: 'x' }, { where: { id: 1 } })
+        await store.Book.destroy({ where: { id: 2 } })
+      } finally {
+        lookups.restore()
+      }
+      expect(lookups.callCount).to.equal(0)
     })
 
     it('Model.destroy with where invalidates exactly the matching rows', async () => {
