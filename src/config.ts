@@ -72,15 +72,28 @@ let active: Runtime | undefined
 
 /** Replaces the configuration. Methods decorated earlier use it from their next call on. */
 export function configure(options: ConfigureOptions = {}): void {
-  const next = createRuntime(options)
   const previous = active
-  active = next
+  activate(createRuntime(options))
   if (previous) void closeStore(previous)
 }
 
 /** The configuration in force; without a `configure()` call, the in-process memory store. */
 export function runtime(): Runtime {
-  return (active ??= createRuntime({}))
+  return active ?? activate(createRuntime({}))
+}
+
+/** Puts a configuration in force; the metrics of every tag go to its store. */
+function activate(next: Runtime): Runtime {
+  active = next
+  metrics.flushTo(async deltas => {
+    try {
+      await next.store.incrementStats(deltas)
+    } catch (error) {
+      next.report(error, { operation: 'write' })
+      throw error
+    }
+  })
+  return next
 }
 
 /** Closes the store the configuration opened (a client the application passed in stays open). */
@@ -96,7 +109,7 @@ export function report(error: unknown, context: ErrorContext): void {
   runtime().report(error, context)
 }
 
-async function closeStore(runtime: Runtime): Promise<void> {
+export async function closeStore(runtime: Runtime): Promise<void> {
   try {
     await runtime.store.close()
   } catch (error) {
@@ -104,7 +117,8 @@ async function closeStore(runtime: Runtime): Promise<void> {
   }
 }
 
-function createRuntime(options: ConfigureOptions): Runtime {
+/** A configuration and its store, not put in force: configure() uses it, and so does a BaseCache given its own Redis. */
+export function createRuntime(options: ConfigureOptions): Runtime {
   if (options === null || typeof options !== 'object') {
     throw new CachemeError('INVALID_CONFIG', `configure() takes an options object, got ${options === null ? 'null' : typeof options}`)
   }
@@ -138,14 +152,6 @@ function createRuntime(options: ConfigureOptions): Runtime {
     }
   }
   const store = createStore(options, layout, { timeoutMs: Math.round(timeout * 1000), replayLimit: replayQueueSize, report })
-  metrics.flushTo(async deltas => {
-    try {
-      await store.incrementStats(deltas)
-    } catch (error) {
-      report(error, { operation: 'write' })
-      throw error
-    }
-  })
   return { store, layout, enabled, ttlMs: Math.round((ttl ?? 0) * 1000), report, maxValueBytes, flights: new SingleFlight() }
 }
 

@@ -12,6 +12,7 @@ import { underLease } from './lease'
 import { type Computation } from './single-flight'
 import { GUARD_TTL_MS } from './store/store'
 import { tagNamed } from './tags'
+import { recordingDependencies } from './recorded-dependencies'
 
 /** What a read found; `seq` (undefined when the store could not tell) goes with a later write. */
 type Lookup = { hit: true; value: unknown; stale: boolean; seq: number } | { hit: false; seq: number | undefined }
@@ -113,15 +114,26 @@ export class Memoized {
     this.#options.miss?.(key, c)
     const invalidationsBefore = localInvalidations()
     const started = Date.now()
-    const result = await this.#fn.apply(self, args)
+    const recorded = new Set<string>()
+    const result = await recordingDependencies(recorded, () => this.#fn.apply(self, args))
     metrics.add(this.#tag!, 'computeMs', Date.now() - started)
-    const written = seq === undefined ? 'skipped' : await this.#write(current, c, key, entry, result, seq, started)
+    const written = seq === undefined ? 'skipped' : await this.#write(current, c, key, entry, result, seq, started, recorded)
     return { result, stale: written === 'refused' || localInvalidations() !== invalidationsBefore }
   }
 
-  async #write(current: Runtime, c: Container, key: string, entry: EntryRef, result: unknown, seq: number, started: number): Promise<'stored' | 'refused' | 'skipped'> {
+  /** `recorded`: the invalid keys of the instances the computation read through the instance cache. */
+  async #write(
+    current: Runtime,
+    c: Container,
+    key: string,
+    entry: EntryRef,
+    result: unknown,
+    seq: number,
+    started: number,
+    recorded: ReadonlySet<string>,
+  ): Promise<'stored' | 'refused' | 'skipped'> {
     c.result = c.cachemeResult = result
-    const dependencies = this.#dependenciesOf(c)
+    const dependencies = new Set([...this.#dependenciesOf(c), ...recorded])
     const context = { operation: 'write', key } as const
     let value: string
     try {
@@ -154,7 +166,7 @@ export class Memoized {
       return 'skipped'
     }
     const { layout, store } = current
-    const sets = dependencies.map(dependency => layout.invalidSet(dependency, this.#owner))
+    const sets = [...dependencies].map(dependency => layout.invalidSet(dependency, this.#owner))
     sets.push(layout.tagSet(this.#tag!))
     const ttl = this.#options.ttl
     const ttlMs = ttl === undefined ? current.ttlMs : Math.round(ttl * 1000)

@@ -7,7 +7,6 @@ import { whenCommitted } from './after-commit'
 import { changeKeys } from './change-keys'
 
 const HOOK_NAME = 'cacheme'
-const registered = new WeakSet<object>()
 /** Rows a bulk operation is about to touch, found by its before-hook for its after-hook. */
 const AFFECTED = Symbol('cacheme.affectedRows')
 
@@ -22,30 +21,61 @@ interface BulkOptions {
 }
 
 /**
- * Installs, once per model, the hooks that empty the dependency sets of changed rows after the
- * change commits. Every write path: save/create/update, destroy, restore, upsert, bulkCreate, and
- * Model.update / destroy / restore with a where clause (whose rows are looked up before the write,
- * since bulk hooks get no instances). belongsToMany add/remove/set write to the through model, so
- * registering it covers links from either side.
+ * Told of every change to a model's rows, at hook time, with the rows as they are and, for an
+ * update, as they were. It takes what it needs from them then (by the commit Sequelize has
+ * forgotten the previous values, and the application may change the instances again) and returns
+ * the work to run once the change is committed, if any.
  */
-export function registerInvalidModels(models: readonly ModelClass[]): void {
-  if (!Array.isArray(models)) throw new CachemeError('INVALID_OPTIONS', 'registerInvalidModels() takes an array of Sequelize models')
-  for (const model of models) {
-    if (typeof model !== 'function' || typeof model.addHook !== 'function') {
-      throw new CachemeError('INVALID_OPTIONS', `registerInvalidModels(): ${String(model)} is not a Sequelize model class`)
-    }
-    if (registered.has(model)) continue
-    registered.add(model)
-    install(model as unknown as ModelStatic<Model>)
+export type ChangeListener = (model: ModelStatic<Model>, rows: readonly Model[]) => (() => Promise<void>) | undefined
+
+const listeners = new WeakMap<object, Set<ChangeListener>>()
+
+/**
+ * Installs, once per model, the hooks that see every write path: save/create/update, destroy,
+ * restore, upsert, bulkCreate, and Model.update / destroy / restore with a where clause (whose rows
+ * are looked up before the write, since bulk hooks get no instances). belongsToMany add/remove/set
+ * write to the through model, so registering it covers links from either side. `listener` is
+ * added once.
+ */
+export function onModelChange(model: ModelClass, listener: ChangeListener, caller: string): void {
+  if (typeof model !== 'function' || typeof (model as { addHook?: unknown }).addHook !== 'function') {
+    throw new CachemeError('INVALID_OPTIONS', `${caller}: ${String(model)} is not a Sequelize model class`)
   }
+  let installed = listeners.get(model)
+  if (!installed) {
+    listeners.set(model, (installed = new Set()))
+    install(model as unknown as ModelStatic<Model>, installed)
+  }
+  installed.add(listener)
 }
 
-function install(model: ModelStatic<Model>): void {
-  // The keys are taken now, from the rows as the hook sees them: by the commit, Sequelize has
-  // forgotten the previous values and the application may have changed the instances again.
-  const changed = (rows: readonly Model[], options: BulkOptions | undefined): Promise<void> => {
-    const keys = keysOf(model, rows)
-    return whenCommitted(model, options, () => invalidateDependencies(keys, { grace: graceAllowed(model) }))
+/** Registers models whose changes empty the dependency sets named by their rows' `cacheKey` (and a through model's `m2mCacheKeys`). */
+export function registerInvalidModels(models: readonly ModelClass[]): void {
+  if (!Array.isArray(models)) throw new CachemeError('INVALID_OPTIONS', 'registerInvalidModels() takes an array of Sequelize models')
+  for (const model of models) onModelChange(model, invalidateChangeKeys, 'registerInvalidModels()')
+}
+
+const invalidateChangeKeys: ChangeListener = (model, rows) => {
+  const keys = keysOf(model, rows)
+  return () => invalidateDependencies(keys, { grace: graceAllowed(model) })
+}
+
+function install(model: ModelStatic<Model>, installed: ReadonlySet<ChangeListener>): void {
+  const changed = (rows: readonly Model[], options: BulkOptions | undefined): Promise<void> | undefined => {
+    if (!runtime().enabled) return
+    const work: (() => Promise<void>)[] = []
+    for (const listener of installed) {
+      try {
+        const next = listener(model, rows)
+        if (next) work.push(next)
+      } catch (error) {
+        report(error, { operation: 'invalidate', key: model.name })
+      }
+    }
+    if (work.length === 0) return
+    return whenCommitted(model, options, async () => {
+      for (const next of work) await next()
+    })
   }
   const hook = (name: string, fn: (...args: never[]) => unknown) => (model.addHook as Function).call(model, name, HOOK_NAME, fn)
 

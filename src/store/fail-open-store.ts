@@ -4,7 +4,7 @@ import { cachemeEvents } from '../events'
 import type { EntryRef } from '../keys'
 import { CircuitBreaker } from '../resilience/circuit-breaker'
 import { ReplayQueue, type Invalidation } from '../resilience/replay-queue'
-import type { GcOptions, GcReport, InvalidateOptions, ReadResult, Store, WriteRequest } from './store'
+import type { GcOptions, GcReport, InvalidateOptions, ManyRead, ManyWrite, ReadResult, Store, WriteRequest } from './store'
 
 export interface FailOpenOptions {
   /** Longest wait for one store operation. */
@@ -63,6 +63,33 @@ export class FailOpenStore implements Store {
   async write(request: WriteRequest): Promise<boolean> {
     this.#mayServe()
     return this.#bounded(() => this.#inner.write(request))
+  }
+
+  async readMany(keys: readonly string[]): Promise<ManyRead> {
+    this.#mayServe()
+    return this.#bounded(() => this.#inner.readMany(keys))
+  }
+
+  /**
+   * A claim precedes a rewrite after a change: when it cannot be made, the entries are deleted
+   * once the store answers again (queued like any invalidation), and the caller writes nothing.
+   */
+  async claimMany(keys: readonly string[]): Promise<ManyRead> {
+    if (this.#replay.size === 0 && this.#breaker.allows()) {
+      try {
+        return await this.#bounded(() => this.#inner.claimMany(keys))
+      } catch (error) {
+        this.#options.report(error, { operation: 'invalidate', key: keys })
+      }
+    }
+    this.#replay.push({ kind: 'entries', entries: keys.map(key => ({ full: key, key, field: undefined })) })
+    this.#scheduleReplay()
+    throw UNAVAILABLE
+  }
+
+  async writeMany(writes: readonly ManyWrite[], seq: number): Promise<number> {
+    this.#mayServe()
+    return this.#bounded(() => this.#inner.writeMany(writes, seq))
   }
 
   invalidateSets(sets: readonly string[], options?: InvalidateOptions): Promise<number> {

@@ -13,6 +13,8 @@ import {
   type GcOptions,
   type GcReport,
   type InvalidateOptions,
+  type ManyRead,
+  type ManyWrite,
   type ReadResult,
   type Store,
   type WriteRequest,
@@ -109,6 +111,32 @@ export class MemoryStore implements Store {
       this.#container(set, 'set', expiresAt, now).members.add(entry.full)
     }
     return true
+  }
+
+  async readMany(keys: readonly string[]): Promise<ManyRead> {
+    const now = Date.now()
+    return { values: keys.map(key => this.#slot(key, 'string', now)?.value), seq: this.#seq }
+  }
+
+  async claimMany(keys: readonly string[]): Promise<ManyRead> {
+    this.#raise(keys.map(key => this.layout.gen(key)))
+    return this.readMany(keys)
+  }
+
+  async writeMany(writes: readonly ManyWrite[], seq: number): Promise<number> {
+    const now = Date.now()
+    const raisedAfter = (guard: string) => Number(this.#slot(guard, 'string', now)?.value ?? 0) > seq
+    const refuseAll = raisedAfter(this.layout.everythingGen)
+    let done = 0
+    for (const { key, value, ttlMs } of writes) {
+      if (value === undefined) {
+        done += this.#delete({ full: key, key, field: undefined }, now)
+      } else if (!refuseAll && !raisedAfter(this.layout.gen(key))) {
+        this.#keys.set(key, { kind: 'string', value, expiresAt: ttlMs > 0 ? now + ttlMs : NEVER })
+        done++
+      }
+    }
+    return done
   }
 
   async invalidateSets(sets: readonly string[], { grace = true }: InvalidateOptions = {}): Promise<number> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Cluster, Redis } from 'ioredis'
+import type { ChainableCommander, Cluster, Redis } from 'ioredis'
 import type { EntryRef, KeyLayout } from '../keys'
 import { open, seal } from './envelope'
 import {
@@ -14,6 +14,8 @@ import {
   type GcOptions,
   type GcReport,
   type InvalidateOptions,
+  type ManyRead,
+  type ManyWrite,
   type ReadResult,
   type Store,
   type WriteRequest,
@@ -34,6 +36,7 @@ interface ScriptCommands {
   cachemePopSets(numberOfKeys: number, ...args: (string | number)[]): Promise<[number, number]>
   cachemeLiveMembers(set: string, now: number): Promise<string[]>
   cachemeReleaseLease(lease: string, token: string): Promise<number>
+  cachemeWriteMany(numberOfKeys: number, ...args: (string | number)[]): Promise<number>
   /** One SSCAN / HSCAN page of gc: resolves to [next cursor, members or fields removed]. */
   cachemePruneSet(set: string, now: number, cursor: string, count: number): Promise<[string, number]>
   cachemePruneHash(hash: string, now: number, cursor: string, count: number): Promise<[string, number]>
@@ -49,6 +52,7 @@ const SCRIPTS: Record<keyof ScriptCommands, { file: string; numberOfKeys?: numbe
   cachemePopSets: { file: 'pop-sets.lua', uses: LIVENESS },
   cachemeLiveMembers: { file: 'live-members.lua', numberOfKeys: 1, uses: LIVENESS },
   cachemeReleaseLease: { file: 'release-lease.lua', numberOfKeys: 1 },
+  cachemeWriteMany: { file: 'write-many.lua' },
   cachemePruneSet: { file: 'prune-set.lua', numberOfKeys: 1, uses: LIVENESS },
   cachemePruneHash: { file: 'prune-hash.lua', numberOfKeys: 1, uses: LIVENESS },
 }
@@ -111,6 +115,32 @@ export class RedisStore implements Store {
       LAZY_PRUNE_MIN_SIZE,
     )
     return written === 1
+  }
+
+  /** One MGET: the sequence rides along as its last key. */
+  async readMany(keys: readonly string[]): Promise<ManyRead> {
+    const values = await this.#client.mget(...keys, this.layout.seq)
+    const seq = values.pop()
+    return { values: values.map(value => value ?? undefined), seq: seq == null ? 0 : Number(seq) }
+  }
+
+  /** One round trip: the guards are raised before the read, in one pipeline. */
+  async claimMany(keys: readonly string[]): Promise<ManyRead> {
+    const pipeline = this.#client.pipeline() as ChainableCommander & { cachemeRaiseGuards(numberOfKeys: number, ...args: (string | number)[]): ChainableCommander }
+    const results = await pipeline
+      .cachemeRaiseGuards(1 + keys.length, this.layout.seq, ...keys.map(key => this.layout.gen(key)), GUARD_TTL_MS)
+      .mget(...keys)
+      .exec()
+    const [[raiseError, seq], [readError, values]] = results as [[Error | null, number], [Error | null, (string | null)[]]]
+    if (raiseError || readError) throw raiseError ?? readError
+    return { values: values.map(value => value ?? undefined), seq: Number(seq) }
+  }
+
+  async writeMany(writes: readonly ManyWrite[], seq: number): Promise<number> {
+    if (writes.length === 0) return 0
+    const keys = writes.flatMap(({ key }) => [key, this.layout.gen(key)])
+    const values = writes.flatMap(({ value, ttlMs }) => [value ?? '', ttlMs])
+    return this.#client.cachemeWriteMany(2 + keys.length, this.layout.seq, this.layout.everythingGen, ...keys, seq, ...values)
   }
 
   async invalidateSets(sets: readonly string[], { grace = true, onProgress }: InvalidateOptions = {}): Promise<number> {

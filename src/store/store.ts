@@ -51,6 +51,22 @@ export interface ReadResult {
   readonly seq: number
 }
 
+/** Many plain entries read at once, and the invalidation sequence to hand back to `writeMany`. */
+export interface ManyRead {
+  /** Per key, the stored string, or undefined when absent. */
+  readonly values: (string | undefined)[]
+  readonly seq: number
+}
+
+/** One plain entry to store, or to delete when `value` is undefined. */
+export interface ManyWrite {
+  /** The full Redis key (with the prefix). */
+  readonly key: string
+  readonly value: string | undefined
+  /** Time to live in milliseconds; 0 keeps the entry until it is rewritten or deleted. */
+  readonly ttlMs: number
+}
+
 export interface WriteRequest {
   readonly entry: EntryRef
   readonly value: string
@@ -88,6 +104,22 @@ export interface Store {
   deleteEntries(entries: readonly EntryRef[]): Promise<number>
   /** Raises the prefix-wide guard and deletes entries matching a glob inside the prefix. Returns keys deleted. */
   deleteMatching(pattern: string, options?: Pick<InvalidateOptions, 'onProgress'>): Promise<number>
+  /**
+   * Plain entries (the instance cache's rows: strings under their own keys, no envelope, no sets),
+   * read in one round trip with the invalidation sequence.
+   */
+  readMany(keys: readonly string[]): Promise<ManyRead>
+  /**
+   * Raises the guards of these plain entries, then reads them: a change is about to rewrite them,
+   * so fills that began before it are refused from now on. `seq` is the claim's own sequence.
+   */
+  claimMany(keys: readonly string[]): Promise<ManyRead>
+  /**
+   * Stores or deletes plain entries in one atomic step. A store is skipped when the entry's guard
+   * or the prefix's was raised after `seq`, or the store lost its data since; a delete always
+   * happens. Returns how many were stored or deleted.
+   */
+  writeMany(writes: readonly ManyWrite[], seq: number): Promise<number>
   /** The members of a set whose entries are still stored; dead members are pruned. */
   liveMembers(set: string): Promise<string[]>
   /** Takes the lease `name` for `ms` unless another holder has it; resolves to the token, or undefined. */

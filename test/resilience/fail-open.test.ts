@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import Redis from 'ioredis'
 import sinon from 'sinon'
-import { cacheme, CachemeError, cachemeEvents, configure, invalidate, registerInvalidModels, shutdown } from '../../src'
+import { BaseCache, cacheme, CachemeError, cachemeEvents, configure, invalidate, registerInvalidModels, shutdown } from '../../src'
 import { startRedisServer, type RedisServer } from '../../tools/redis-server'
 import { startTcpProxy, type TcpProxy } from '../../tools/tcp-proxy'
 import { deferred, sleep } from '../support/backends'
@@ -122,6 +122,23 @@ describe('fail open when Redis fails', function () {
     expect(await replayed).to.deep.equal([1, 0])
     expect(await direct.hget(`fo${prefix}:Row:1`, 'name')).to.equal(null)
     expect(await read()).to.equal('new')
+  })
+
+  it('instance cache: a change made during a partition deletes the cached row when Redis answers again', async () => {
+    const rows = new Map([[1, 'old']])
+    const cache = new BaseCache().register<{ name: string }>('Row', { serializer: row => ({ name: row.name }), loader: pk => ({ name: rows.get(Number(pk))! }) })
+    const name = async () => (await settlesWithin(cache.getInstances([['Row', 1]]))).get('row:1')![0].name
+    expect(await name()).to.equal('old')
+    proxy.cut('reset')
+    rows.set(1, 'new')
+    expect(await settlesWithin(cache.updateInstance('Row', 1))).to.deep.equal([]) // reported, not thrown
+    expect(await name()).to.equal('new')
+    const replayed = once('replay')
+    proxy.heal()
+    expect(await name()).to.equal('new') // the old row is still in Redis, but not served
+    await replayed
+    expect(await direct.get(`fo${prefix}:drfc_default_row_1`)).to.equal(null)
+    expect(await name()).to.equal('new')
   })
 
   it('falls back to invalidating the whole prefix when the replay queue overflows', async () => {

@@ -553,5 +553,58 @@ export function storeConformance(name: string, create: (layout: KeyLayout) => Pr
         expect(await members(small)).to.deep.equal(fulls('Book:1>new'))
       })
     })
+
+    describe('plain entries (readMany, claimMany, writeMany)', () => {
+      const plain = (name: string) => layout.prefix + name
+      const write = (name: string, value: string | undefined, ttlMs = 0) => ({ key: plain(name), value, ttlMs })
+
+      it('reads many at once, absent ones as undefined, with the sequence', async () => {
+        const { seq } = await store.readMany([])
+        expect(await store.writeMany([write('a', '{"a":1}'), write('b', '{"b":2}')], seq)).to.equal(2)
+        const read = await store.readMany([plain('a'), plain('missing'), plain('b')])
+        expect(read.values).to.deep.equal(['{"a":1}', undefined, '{"b":2}'])
+        expect(read.seq).to.equal(seq)
+      })
+
+      it('deletes the entries written without a value, whatever the sequence', async () => {
+        const { seq } = await store.readMany([])
+        await store.writeMany([write('a', '1'), write('b', '2')], seq)
+        await store.claimMany([plain('a')])
+        expect(await store.writeMany([write('a', undefined), write('b', undefined)], seq)).to.equal(2)
+        expect((await store.readMany([plain('a'), plain('b')])).values).to.deep.equal([undefined, undefined])
+      })
+
+      it('refuses to store an entry claimed after the sequence was read, and stores it with the claim sequence', async () => {
+        const { seq: before } = await store.readMany([plain('a')])
+        const claim = await store.claimMany([plain('a')])
+        expect(claim.values).to.deep.equal([undefined])
+        expect(claim.seq).to.be.greaterThan(before)
+        expect(await store.writeMany([write('a', 'stale'), write('b', 'other')], before)).to.equal(1)
+        expect((await store.readMany([plain('a'), plain('b')])).values).to.deep.equal([undefined, 'other'])
+        expect(await store.writeMany([write('a', 'fresh')], claim.seq)).to.equal(1)
+        expect((await store.claimMany([plain('a')])).values, 'a claim reads the entries').to.deep.equal(['fresh'])
+      })
+
+      it('refuses every store after a pattern invalidation that came after the read', async () => {
+        const { seq } = await store.readMany([])
+        await store.deleteMatching('nothing*')
+        expect(await store.writeMany([write('a', '1')], seq)).to.equal(0)
+      })
+
+      it('expires entries after their ttl', async () => {
+        const { seq } = await store.readMany([])
+        await store.writeMany([write('short', '1', SHORT_TTL_MS), write('long', '2')], seq)
+        await sleep(PAST_SHORT_TTL_MS)
+        expect((await store.readMany([plain('short'), plain('long')])).values).to.deep.equal([undefined, '2'])
+      })
+
+      it('deletes plain entries through deleteEntries and patterns too', async () => {
+        const { seq } = await store.readMany([])
+        await store.writeMany([write('drfc_a', '1'), write('drfc_b', '2')], seq)
+        expect(await store.deleteEntries([{ full: plain('drfc_a'), key: plain('drfc_a'), field: undefined }])).to.equal(1)
+        expect(await store.deleteMatching('drfc_*')).to.equal(1)
+        expect((await store.readMany([plain('drfc_a'), plain('drfc_b')])).values).to.deep.equal([undefined, undefined])
+      })
+    })
   })
 }
