@@ -15,7 +15,7 @@ import { tagNamed } from './tags'
 import { recordingDependencies } from './recorded-dependencies'
 
 /** What a read found; `seq` (undefined when the store could not tell) goes with a later write. */
-type Lookup = { hit: true; value: unknown; stale: boolean; seq: number } | { hit: false; seq: number | undefined }
+type Lookup = { hit: true; value: unknown; stale: boolean; seq: number | undefined } | { hit: false; seq: number | undefined }
 
 /**
  * The call path of one decorated function: read, and on a miss compute, then store the result with

@@ -1,15 +1,22 @@
 import 'reflect-metadata' // legacy decorators with emitDecoratorMetadata: load before any decorated class
 
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 // In an application: import { configure, invalidate, shutdown } from 'cacheme'
 import { configure, invalidate, shutdown } from '../../src'
 import { chooseStore, type StoreChoice } from '../support/choose-store'
-import { Book, BookReader, closeDatabase, sql, User } from './models'
+import { createApi } from './api'
+import { BookstoreCache } from './instance-cache'
+import { Book, BookReader, Chapter, closeDatabase, sql, User } from './models'
 import { seed } from './seed'
 import { BookSerializer, recomputed, type CatalogueEntry } from './serializer'
 import { run } from '../support/run'
 
 const RENAMED_USER = 17
 const NEW_NAME = 'Grace Murray Hopper'
+/** The book the API section reads and renames: not on the first page, so its first read is cold. */
+const API_BOOK = 500
+const WARM_RUNS = 5
 
 interface Run {
   entries: CatalogueEntry[]
@@ -69,6 +76,9 @@ async function demo(store: StoreChoice): Promise<boolean> {
 
   configure(store.options)
   await invalidate({ pattern: '*' }) // start cold, even on a shared Redis holding an earlier run's entries
+  // The instance cache's hooks: from now on every committed change refreshes the cached rows.
+  const cache = new BookstoreCache()
+  cache.registerModels([User, Book, Chapter])
   const cold = await catalogue()
   const warm = await catalogue()
   printTable([
@@ -119,7 +129,87 @@ async function demo(store: StoreChoice): Promise<boolean> {
   console.log(`the new name in the output (${withNewName.length} entries, none with the old one):`)
   if (ownedEntry) console.log(`  Book:${ownedEntry.id} "${ownedEntry.title}"  owner: ${JSON.stringify(ownedEntry.owner)}`)
   if (readEntry) console.log(`  Book:${readEntry.id} "${readEntry.title}"  readers: ${readEntry.readers.map(reader => reader.name).join(', ')}`)
-  return true
+  return apiDemo(cache)
+}
+
+/** What the API answers, as far as the demo reads it: a book, a page of books, or an error. */
+interface Body {
+  title?: string
+  items?: unknown[]
+  error?: string
+}
+
+interface Answer {
+  status: number
+  body: Body
+  ms: number
+  queries: number
+}
+
+const queries = (count: number) => `${count} SQL ${count === 1 ? 'query' : 'queries'}`
+const figures = (answer: Answer) => `${queries(answer.queries)} ${ms(answer.ms)}`
+
+/**
+ * The JSON API of api.ts on a free port: SQL queries and time per request, cold then warm, and a
+ * PATCH whose new title the next read serves from the cache.
+ */
+async function apiDemo(cache: BookstoreCache): Promise<boolean> {
+  const server = await new Promise<Server>((resolve, reject) => {
+    const listening = createApi(cache)
+      .listen(0, '127.0.0.1', () => resolve(listening))
+      .once('error', reject)
+  })
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const request = async (method: string, path: string, body?: unknown): Promise<Answer> => {
+    const before = sql.queries
+    const started = performance.now()
+    const init: RequestInit = body === undefined ? { method } : { method, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }
+    const response = await fetch(base + path, init)
+    const text = await response.text()
+    // The write hooks have run when the response is sent: its queries are all counted.
+    return { status: response.status, body: text === '' ? {} : (JSON.parse(text) as Body), ms: performance.now() - started, queries: sql.queries - before }
+  }
+  // Warm: the median time of a few requests (the first ones also warm up the JIT), and the most queries any made.
+  const warm = async (path: string): Promise<Answer> => {
+    const answers: Answer[] = []
+    for (let i = 0; i < WARM_RUNS; i++) answers.push(await request('GET', path))
+    const median = [...answers].sort((a, b) => a.ms - b.ms)[Math.floor(WARM_RUNS / 2)]
+    return { ...median, queries: Math.max(...answers.map(answer => answer.queries)) }
+  }
+  const failed = (problem: string, answer: Answer) => {
+    console.error(`FAILED: ${problem}: ${answer.status} ${JSON.stringify(answer.body)}`)
+    return false
+  }
+
+  try {
+    console.log(`\nthe JSON API of cacheme/express on ${base}, books from the instance cache (SQL queries and time per request; warm: the median of ${WARM_RUNS}):`)
+    const list = '/books?limit=100'
+    const [coldList, warmList] = [await request('GET', list), await warm(list)]
+    if (coldList.status !== 200 || warmList.body.items?.length !== 100) return failed(`GET ${list}`, warmList)
+    console.log(`GET ${list} (${warmList.body.items.length} items): cold ${figures(coldList)}; warm ${figures(warmList)}`)
+
+    const one = `/books/${API_BOOK}`
+    const [coldOne, warmOne] = [await request('GET', one), await warm(one)]
+    if (coldOne.status !== 200 || warmOne.status !== 200) return failed(`GET ${one}`, warmOne)
+    console.log(`GET ${one}: cold ${figures(coldOne)}; warm ${figures(warmOne)}`)
+    console.log(`  ${JSON.stringify(warmOne.body)}`)
+    const missing = await request('GET', '/books/100000')
+    if (missing.status !== 404) return failed('GET /books/100000', missing)
+    console.log(`GET /books/100000: ${missing.status} ${JSON.stringify(missing.body)}, ${figures(missing)}`)
+
+    // Written through Sequelize: its hooks reload the row and rewrite the book's entry after the commit.
+    const title = `${warmOne.body.title}, 2nd edition`
+    const patched = await request('PATCH', one, { title })
+    if (patched.status !== 200 || patched.body.title !== title) return failed(`PATCH ${one}`, patched)
+    console.log(`PATCH ${one} {"title":"${title}"}: ${patched.status}, ${figures(patched)} (find, update, the hooks' reload)`)
+    const after = await request('GET', one)
+    if (after.body.title !== title) return failed(`GET ${one} after the PATCH, expected "${title}"`, after)
+    console.log(`GET ${one} after the PATCH: "${after.body.title}", ${figures(after)}`)
+    return true
+  } finally {
+    server.closeAllConnections()
+    await new Promise(resolve => server.close(resolve))
+  }
 }
 
 async function main(): Promise<boolean> {

@@ -36,6 +36,8 @@ export class Book extends Model {
   declare id: number
   declare title: string
   declare ownerId: number
+  /** Loaded by the instance cache (their ids only). */
+  declare chapters?: Chapter[]
   declare getReaders: BelongsToManyGetAssociationsMixin<User>
   get cacheKey(): string {
     return `Book:${this.id}`

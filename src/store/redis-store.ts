@@ -30,7 +30,6 @@ type Client = Redis | Cluster
 
 /** The scripts, registered on the client with defineCommand so they ride pipelines and EVALSHA. */
 interface ScriptCommands {
-  cachemeRead(entry: string, seq: string, field: string): Promise<[string | null, string | null]>
   cachemeWrite(numberOfKeys: number, ...args: (string | number)[]): Promise<number>
   cachemeRaiseGuards(numberOfKeys: number, ...args: (string | number)[]): Promise<number>
   cachemePopSets(numberOfKeys: number, ...args: (string | number)[]): Promise<[number, number]>
@@ -46,7 +45,6 @@ interface ScriptCommands {
 const LIVENESS = 'liveness.lua'
 
 const SCRIPTS: Record<keyof ScriptCommands, { file: string; numberOfKeys?: number; uses?: string }> = {
-  cachemeRead: { file: 'read.lua', numberOfKeys: 2 },
   cachemeWrite: { file: 'write.lua', uses: LIVENESS },
   cachemeRaiseGuards: { file: 'raise-guards.lua' },
   cachemePopSets: { file: 'pop-sets.lua', uses: LIVENESS },
@@ -89,9 +87,12 @@ export class RedisStore implements Store {
     return this.#client
   }
 
+  /** A fresh value costs one GET or HGET; a miss or a stale value also reads the sequence, before anything is computed. */
   async read(entry: EntryRef): Promise<ReadResult> {
-    const [stored, seq] = await this.#client.cachemeRead(entry.key, this.layout.seq, entry.field ?? '')
+    const stored = entry.field === undefined ? await this.#client.get(entry.key) : await this.#client.hget(entry.key, entry.field)
     const opened = stored === null ? undefined : open(stored)
+    if (opened && !opened.stale) return { value: opened.payload, stale: false, seq: undefined }
+    const seq = await this.#client.get(this.layout.seq)
     return { value: opened?.payload, stale: opened?.stale ?? false, seq: seq === null ? 0 : Number(seq) }
   }
 

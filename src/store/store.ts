@@ -47,8 +47,12 @@ export interface ReadResult {
   readonly value: string | undefined
   /** Past its ttl, within its grace: serve it, and recompute. */
   readonly stale: boolean
-  /** The invalidation sequence at the time of the read; hand it back to `write`. */
-  readonly seq: number
+  /**
+   * The invalidation sequence, read after the value when a computation follows (a miss, a stale
+   * value): hand it back to `write`. A store may leave it out for a fresh value, which needs no
+   * computation, so that a hit costs one plain command.
+   */
+  readonly seq: number | undefined
 }
 
 /** Many plain entries read at once, and the invalidation sequence to hand back to `writeMany`. */

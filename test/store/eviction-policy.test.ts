@@ -90,7 +90,7 @@ describe('invalidation on a full Redis', () => {
     const store = new RedisStore(client, layout)
     const entry = layout.entry('Book:1>owner', 'test')
     const { seq } = await store.read(entry)
-    expect(await store.write({ entry, value: '"ann"', ttlMs: 0, sets: [layout.invalidSet('User:1')], seq })).to.equal(true)
+    expect(await store.write({ entry, value: '"ann"', ttlMs: 0, sets: [layout.invalidSet('User:1')], seq: seq! })).to.equal(true)
     const used = Number(/used_memory:(\d+)/.exec(await client.info('memory'))![1])
     await client.config('SET', 'maxmemory', String(used))
     try {

@@ -16,7 +16,7 @@ describe('MemoryStore', () => {
 
   async function put(key: string, ttlMs: number, sets: string[] = []): Promise<void> {
     const { seq } = await store.read(entry(key))
-    expect(await store.write({ entry: entry(key), value: 'v', ttlMs, sets, seq })).to.equal(true)
+    expect(await store.write({ entry: entry(key), value: 'v', ttlMs, sets, seq: seq! })).to.equal(true)
   }
 
   beforeEach(() => {
@@ -87,7 +87,7 @@ describe('MemoryStore', () => {
   it('reports a value of the wrong kind under a name as a store failure, as Redis does', async () => {
     await put('Book:1', 0)
     const { seq } = await store.read(entry('Book:1'))
-    const write = store.write({ entry: entry('Book:1>owner'), value: 'v', ttlMs: 0, sets: [], seq })
+    const write = store.write({ entry: entry('Book:1>owner'), value: 'v', ttlMs: 0, sets: [], seq: seq! })
     const error = await write.then(
       () => undefined,
       (caught: unknown) => caught,

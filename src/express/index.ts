@@ -1,0 +1,1 @@
+export { cachedRouter, toResponse, type CachedRouterOptions, type ListOptions } from './cached-router'
