@@ -11,6 +11,7 @@ export type CachemeErrorCode =
   | 'VALUE_TOO_LARGE'
   | 'COMPUTE_TOO_SLOW'
   | 'INVALID_CONFIG'
+  | 'NOT_FOUND'
 
 /** Every error cacheme raises or reports is one of these; `code` says which problem it is. */
 export class CachemeError extends Error {

@@ -1,10 +1,11 @@
-import type { Model, ModelStatic } from 'sequelize'
+import type { FindOptions, Model, ModelStatic } from 'sequelize'
 import { closeStore, createRuntime, runtime, type ConfigureOptions, type Runtime } from '../config'
 import { CachemeError } from '../errors'
 import { invalidateDependencies } from '../invalidation'
 import { recordDependencies } from '../recorded-dependencies'
 import { onModelChange, registerInvalidModels, type ChangeListener } from '../sequelize/hooks'
 import type { ManyRead, ManyWrite } from '../store/store'
+import { CachedQuery } from './cached-query'
 import { BUILTIN_FIELD_TYPES, decodeFields, fieldFromJson, fieldToJson, mergeFieldTypes, modelName, type FieldType, type FieldTypes, type Pk } from './fields'
 import { pkOf, resolveFunctions, type ModelCacheFunctions, type ResolvedFunctions, type SerializedRow } from './model-functions'
 import { stableJson } from './stable-json'
@@ -232,6 +233,11 @@ export class BaseCache {
       }
       queue = next
     }
+  }
+
+  /** A query whose pks come from one SQL query and whose rows come from the cache: `cache.query<QuestionData>(Question, { where, order })`. */
+  query<D extends object = Record<string, unknown>>(model: ModelStatic<Model>, options?: FindOptions, version?: string): CachedQuery<D> {
+    return new CachedQuery<D>(this, model, options, version)
   }
 
   /** Closes the store this cache opened for itself (given `redis`, `store` or `prefix`). */

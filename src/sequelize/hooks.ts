@@ -42,8 +42,9 @@ export function onModelChange(model: ModelClass, listener: ChangeListener, calle
     throw new CachemeError('INVALID_OPTIONS', `${caller}: ${String(model)} is not a Sequelize model class`)
   }
   let installed = listeners.get(model)
-  if (!installed) {
-    listeners.set(model, (installed = new Set()))
+  if (!installed || !hasOurHooks(model)) {
+    // Model.init() again drops a model's hooks: install them anew, keeping the listeners.
+    listeners.set(model, (installed ??= new Set()))
     install(model as unknown as ModelStatic<Model>, installed)
   }
   installed.add(listener)
@@ -58,6 +59,11 @@ export function registerInvalidModels(models: readonly ModelClass[]): void {
 const invalidateChangeKeys: ChangeListener = (model, rows) => {
   const keys = keysOf(model, rows)
   return () => invalidateDependencies(keys, { grace: graceAllowed(model) })
+}
+
+function hasOurHooks(model: object): boolean {
+  const hooks = (model as { options?: { hooks?: Record<string, { name?: string }[] | undefined> } }).options?.hooks
+  return hooks?.afterCreate?.some(hook => hook.name === HOOK_NAME) ?? false
 }
 
 function install(model: ModelStatic<Model>, installed: ReadonlySet<ChangeListener>): void {

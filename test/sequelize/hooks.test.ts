@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
 import { createNamespace } from 'cls-hooked'
-import { Sequelize } from 'sequelize'
+import { DataTypes, Model, Sequelize } from 'sequelize'
 import { cacheme, registerInvalidModels } from '../../src'
 import { configureBackend, deferred } from '../support/backends'
 import { testDatabases } from '../support/fixtures'
@@ -261,3 +261,26 @@ for (const db of testDatabases()) {
     })
   })
 }
+
+describe('registerInvalidModels', () => {
+  it('installs the hooks again on a model whose Model.init() ran again and dropped them', async () => {
+    configureBackend('memory')
+    const sequelize = new Sequelize({ dialect: 'sqlite', storage: ':memory:', logging: false })
+    class Row extends Model {
+      declare id: number
+      get cacheKey() {
+        return `Row:${this.id}`
+      }
+    }
+    Row.init({ name: DataTypes.STRING }, { sequelize })
+    registerInvalidModels([Row])
+    Row.init({ name: DataTypes.STRING }, { sequelize })
+    registerInvalidModels([Row])
+    await sequelize.sync()
+    const watch = probes()
+    await watch.prime('Row:1')
+    await Row.create({ id: 1, name: 'a' })
+    expect(await watch.invalidated('Row:1')).to.deep.equal(['Row:1'])
+    await sequelize.close()
+  })
+})
