@@ -2,6 +2,7 @@ import 'reflect-metadata' // legacy decorators with emitDecoratorMetadata: load 
 
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import Redis from 'ioredis'
 // In an application: import { configure, invalidate, shutdown } from 'cacheme'
 import { configure, invalidate, shutdown } from '../../src'
 import { chooseStore, type StoreChoice } from '../support/choose-store'
@@ -65,7 +66,7 @@ function printKeys(keys: string[]): void {
     )
 }
 
-async function demo(store: StoreChoice): Promise<boolean> {
+async function demo(store: StoreChoice, redisCommands: { readonly count: number } | undefined): Promise<boolean> {
   // While disabled, decorated methods run the plain method and hooks do nothing, so seeding and the
   // uncached baseline touch no cache.
   configure({ enabled: false })
@@ -129,7 +130,7 @@ async function demo(store: StoreChoice): Promise<boolean> {
   console.log(`the new name in the output (${withNewName.length} entries, none with the old one):`)
   if (ownedEntry) console.log(`  Book:${ownedEntry.id} "${ownedEntry.title}"  owner: ${JSON.stringify(ownedEntry.owner)}`)
   if (readEntry) console.log(`  Book:${readEntry.id} "${readEntry.title}"  readers: ${readEntry.readers.map(reader => reader.name).join(', ')}`)
-  return apiDemo(cache)
+  return apiDemo(cache, redisCommands)
 }
 
 /** What the API answers, as far as the demo reads it: a book, a page of books, or an error. */
@@ -144,16 +145,30 @@ interface Answer {
   body: Body
   ms: number
   queries: number
+  /** Commands sent to Redis while the request was served; undefined on the memory store. */
+  commands: number | undefined
 }
 
-const queries = (count: number) => `${count} SQL ${count === 1 ? 'query' : 'queries'}`
-const figures = (answer: Answer) => `${queries(answer.queries)} ${ms(answer.ms)}`
+const plural = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`
+const figures = (answer: Answer) =>
+  `${plural(answer.queries, 'SQL query', 'SQL queries')}${answer.commands === undefined ? '' : `, ${plural(answer.commands, 'Redis command', 'Redis commands')}`} ${ms(answer.ms)}`
+
+/** Counts the commands a client sends (its sendCommand sees each one, pipelined or not). */
+function countCommands(client: Redis): { readonly count: number } {
+  const counter = { count: 0 }
+  const send = client.sendCommand.bind(client)
+  client.sendCommand = ((...args: Parameters<Redis['sendCommand']>) => {
+    counter.count++
+    return send(...args)
+  }) as Redis['sendCommand']
+  return counter
+}
 
 /**
  * The JSON API of api.ts on a free port: SQL queries and time per request, cold then warm, and a
  * PATCH whose new title the next read serves from the cache.
  */
-async function apiDemo(cache: BookstoreCache): Promise<boolean> {
+async function apiDemo(cache: BookstoreCache, redisCommands: { readonly count: number } | undefined): Promise<boolean> {
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = createApi(cache)
       .listen(0, '127.0.0.1', () => resolve(listening))
@@ -162,19 +177,22 @@ async function apiDemo(cache: BookstoreCache): Promise<boolean> {
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const request = async (method: string, path: string, body?: unknown): Promise<Answer> => {
     const before = sql.queries
+    const commandsBefore = redisCommands?.count
     const started = performance.now()
     const init: RequestInit = body === undefined ? { method } : { method, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }
     const response = await fetch(base + path, init)
     const text = await response.text()
     // The write hooks have run when the response is sent: its queries are all counted.
-    return { status: response.status, body: text === '' ? {} : (JSON.parse(text) as Body), ms: performance.now() - started, queries: sql.queries - before }
+    const commands = redisCommands && redisCommands.count - commandsBefore!
+    return { status: response.status, body: text === '' ? {} : (JSON.parse(text) as Body), ms: performance.now() - started, queries: sql.queries - before, commands }
   }
   // Warm: the median time of a few requests (the first ones also warm up the JIT), and the most queries any made.
   const warm = async (path: string): Promise<Answer> => {
     const answers: Answer[] = []
     for (let i = 0; i < WARM_RUNS; i++) answers.push(await request('GET', path))
     const median = [...answers].sort((a, b) => a.ms - b.ms)[Math.floor(WARM_RUNS / 2)]
-    return { ...median, queries: Math.max(...answers.map(answer => answer.queries)) }
+    const most = <T extends number | undefined>(figures: T[]): T => (figures.includes(undefined as T) ? undefined : Math.max(...(figures as number[]))) as T
+    return { ...median, queries: most(answers.map(answer => answer.queries)), commands: most(answers.map(answer => answer.commands)) }
   }
   const failed = (problem: string, answer: Answer) => {
     console.error(`FAILED: ${problem}: ${answer.status} ${JSON.stringify(answer.body)}`)
@@ -182,7 +200,9 @@ async function apiDemo(cache: BookstoreCache): Promise<boolean> {
   }
 
   try {
-    console.log(`\nthe JSON API of cacheme/express on ${base}, books from the instance cache (SQL queries and time per request; warm: the median of ${WARM_RUNS}):`)
+    console.log(
+      `\nthe JSON API of cacheme/express on ${base}, books from the instance cache (SQL queries${redisCommands ? ', Redis commands' : ''} and time per request; warm: the median time of ${WARM_RUNS}, the most queries and commands):`,
+    )
     const list = '/books?limit=100'
     const [coldList, warmList] = [await request('GET', list), await warm(list)]
     if (coldList.status !== 200 || warmList.body.items?.length !== 100) return failed(`GET ${list}`, warmList)
@@ -217,11 +237,14 @@ async function main(): Promise<boolean> {
   // A generous timeout: the demo also runs on busy CI machines, where 0.25 s can pass under load.
   const store = await chooseStore({ prefix: 'bookstore-demo:', ttl: 600, timeout: 2 })
   console.log(`cacheme bookstore demo — store: ${store.label}`)
+  // The demo's own client, so that it can count the commands each API request sends.
+  const client = typeof store.options.redis === 'string' ? new Redis(store.options.redis) : undefined
   try {
-    return await demo(store)
+    return await demo(client ? { ...store, options: { ...store.options, redis: client } } : store, client && countCommands(client))
   } finally {
     await closeDatabase()
     await shutdown()
+    await client?.quit()
     await store.server?.stop()
   }
 }
