@@ -6,6 +6,7 @@ import { recordDependencies } from '../recorded-dependencies'
 import { onModelChange, registerInvalidModels, type ChangeListener } from '../sequelize/hooks'
 import type { ManyRead, ManyWrite } from '../store/store'
 import { CachedQuery } from './cached-query'
+import { Invalidations, runCascade, visitId, type CascadeJob, type FollowUp } from './cascade'
 import { BUILTIN_FIELD_TYPES, decodeFields, fieldFromJson, fieldToJson, mergeFieldTypes, modelName, type FieldType, type FieldTypes, type Pk } from './fields'
 import { pkOf, resolveFunctions, type ModelCacheFunctions, type ResolvedFunctions, type SerializedRow } from './model-functions'
 import { stableJson } from './stable-json'
@@ -18,15 +19,6 @@ export type InstanceSpec = readonly [model: ModelRef, pk: Pk, instance?: unknown
 
 /** A cached row: its data (typed fields decoded), its cache key (`keyFor`), and the row when it was given or loaded. */
 export type CachedInstance = readonly [data: Record<string, unknown>, cacheKey: string, instance: unknown]
-
-/** An instance that a change made stale, to refresh next: model (lower case), pk, version. */
-export type FollowUp = readonly [model: string, pk: Pk, version: string]
-
-/** Follow-ups to run, and what the cascade has already updated (so that cycles end). Plain JSON, for a job queue. */
-export interface CascadeJob {
-  readonly followUps: readonly FollowUp[]
-  readonly visited?: readonly string[]
-}
 
 export interface BaseCacheOptions extends Pick<ConfigureOptions, 'redis' | 'store' | 'prefix' | 'onError' | 'timeout'> {
   /** Seconds an instance stays cached; default the configured `ttl` (none). Changes rewrite it anyway. */
@@ -216,23 +208,12 @@ export class BaseCache {
    * cycles end. A follow-up refreshes an instance only if it is cached (`updateOnly`): one that is
    * not will be read fresh when it is asked for, and loading it now would cost a query for nothing.
    */
-  async cascade(job: CascadeJob): Promise<void> {
-    const visited = new Set(job.visited ?? [])
-    let queue = job.followUps
-    while (queue.length > 0) {
-      const next: FollowUp[] = []
-      for (const [model, pk, version] of queue) {
-        const id = visitId(model, pk, version)
-        if (visited.has(id)) continue
-        visited.add(id)
-        try {
-          next.push(...(await this.#update(model, pk, { version, updateOnly: true, before: [] })))
-        } catch (error) {
-          this.#runtime().report(error, { operation: 'invalidate', key: this.keyFor(version, model, pk) })
-        }
-      }
-      queue = next
-    }
+  cascade(job: CascadeJob): Promise<void> {
+    return runCascade(
+      job,
+      ([model, pk, version]) => this.#update(model, pk, { version, updateOnly: true, before: [] }),
+      (error, [model, pk, version]) => this.#runtime().report(error, { operation: 'invalidate', key: this.keyFor(version, model, pk) }),
+    )
   }
 
   /** A query whose pks come from one SQL query and whose rows come from the cache: `cache.query<QuestionData>(Question, { where, order })`. */
@@ -308,10 +289,9 @@ export class BaseCache {
     let row = options.instance
     if (row === undefined && pk !== undefined) row = (await active[0].functions.loader(pk)) ?? null
     const writes: ManyWrite[] = []
-    // Instance keys (plain, whatever their pk holds) and the invalidator's raw cache keys.
+    // Instance keys to delete (plain, whatever their pk holds), with what the invalidators ask for.
     const deletions = new Set<string>()
-    const rawDeletions = new Set<string>()
-    const followUps = new Map<string, FollowUp>()
+    const invalidations = new Invalidations((version, model, pk) => this.keyFor(version, model, pk))
     for (const { version, functions } of active) {
       const key = held.find(each => each.version === version)?.key
       if (key !== undefined) {
@@ -324,18 +304,7 @@ export class BaseCache {
       }
       if (!functions.invalidator) continue
       for (const input of new Set([row, ...options.before])) {
-        if (input === null || input === undefined) continue
-        for (const item of await functions.invalidator(input)) {
-          if (typeof item === 'string') {
-            rawDeletions.add(item)
-            continue
-          }
-          const [otherModel, otherPk, immediate] = item
-          const otherName = modelName(otherModel)
-          const otherKey = this.keyFor(version, otherName, checkedPk(otherPk, `${model}_${version}_invalidator`))
-          if (immediate) deletions.add(otherKey)
-          followUps.set(otherKey, [otherName, otherPk, version])
-        }
+        if (input !== null && input !== undefined) invalidations.add(version, await functions.invalidator(input))
       }
     }
 
@@ -348,7 +317,8 @@ export class BaseCache {
         for (const write of writes) deletions.add(current.layout.userKey(write.key))
       }
     }
-    const entries = [...[...deletions].map(key => plainEntry(full(key))), ...[...rawDeletions].map(key => current.layout.entry(key, `${model} invalidator`))]
+    for (const key of invalidations.immediate) deletions.add(key)
+    const entries = [...[...deletions].map(key => plainEntry(full(key))), ...[...invalidations.rawKeys].map(key => current.layout.entry(key, `${model} invalidator`))]
     if (entries.length > 0) {
       try {
         await current.store.deleteEntries(entries)
@@ -358,7 +328,7 @@ export class BaseCache {
     }
     // @cacheme values computed from these instances (recorded by getInstances).
     await invalidateDependencies(changedKeys)
-    return [...followUps.values()]
+    return [...invalidations.followUps.values()]
   }
 
   /** The rows of the misses of one model: given ones, then one batch load, or one load per pk. */
@@ -462,10 +432,6 @@ function sameData(cached: Stored | undefined, next: SerializedRow): boolean {
 
 function plainEntry(key: string) {
   return { full: key, key, field: undefined }
-}
-
-function visitId(model: string, pk: Pk, version: string): string {
-  return `${model}:${pk}:${version}`
 }
 
 function isSequelizeModel(model: unknown): model is ModelStatic<Model> {
