@@ -66,9 +66,10 @@ export class Memoized {
     const key = this.#keyOf(c)
     const entry = current.layout.entry(key, this.#owner)
     const read = await this.#read(current, key, entry, c)
+    if (read.hit && !read.stale) return read.value
     const compute = () => this.#leased(current, key, entry, () => this.#compute(current, self, args, c, key, entry, read.seq), read.seq)
     if (read.hit) {
-      if (read.stale) this.#refresh(current, key, entry, compute)
+      this.#refresh(current, key, entry, compute)
       return read.value
     }
 

@@ -3,6 +3,7 @@ import { CachemeError } from '../errors'
 import { cachemeEvents } from '../events'
 import type { EntryRef } from '../keys'
 import { CircuitBreaker } from '../resilience/circuit-breaker'
+import { Deadlines } from '../resilience/deadlines'
 import { ReplayQueue, type Invalidation } from '../resilience/replay-queue'
 import type { GcOptions, GcReport, InvalidateOptions, ManyRead, ManyWrite, ReadResult, Store, WriteRequest } from './store'
 
@@ -36,6 +37,7 @@ export class FailOpenStore implements Store {
   readonly #options: FailOpenOptions
   readonly #breaker: CircuitBreaker
   readonly #replay: ReplayQueue
+  readonly #deadlines: Deadlines
   #retry: NodeJS.Timeout | undefined
   #draining: Promise<void> | undefined
 
@@ -44,6 +46,7 @@ export class FailOpenStore implements Store {
     this.#options = options
     this.#breaker = new CircuitBreaker(FAILURES_TO_OPEN, COOLDOWN_MS, state => cachemeEvents.emit('circuit', state))
     this.#replay = new ReplayQueue(options.replayLimit, () => cachemeEvents.emit('overflow'))
+    this.#deadlines = new Deadlines(options.timeoutMs)
   }
 
   get layout() {
@@ -195,30 +198,18 @@ export class FailOpenStore implements Store {
     }
   }
 
-  /**
-   * Runs one store operation within the timeout, telling the breaker how it went. An operation of
-   * many steps (emptying a large set) calls `progress` after each: the timeout bounds every step.
-   */
-  async #bounded<T>(operation: (progress: () => void) => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined
-    let settled = false
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new CachemeError('STORE_TIMEOUT', `the store did not answer within ${this.#options.timeoutMs} ms`)), this.#options.timeoutMs)
-    })
-    const progress = () => {
-      if (!settled) timer?.refresh()
-    }
-    try {
-      const result = await Promise.race([operation(progress), timeout])
-      this.#breaker.succeeded()
-      return result
-    } catch (error) {
-      this.#breaker.failed()
-      throw error
-    } finally {
-      settled = true
-      clearTimeout(timer)
-    }
+  /** Runs one store operation within the timeout (per step, see Deadlines), telling the breaker how it went. */
+  #bounded<T>(operation: (progress: () => void) => Promise<T>): Promise<T> {
+    return this.#deadlines.run(operation).then(
+      result => {
+        this.#breaker.succeeded()
+        return result
+      },
+      error => {
+        this.#breaker.failed()
+        throw error
+      },
+    )
   }
 }
 

@@ -1,0 +1,61 @@
+import { CachemeError } from '../errors'
+
+interface Pending {
+  deadline: number
+  readonly reject: (error: Error) => void
+}
+
+/**
+ * Bounds operations by a timeout with one timer for all of them, checked every quarter of the
+ * timeout: a timer and a racing promise per operation cost more than the Redis read they guard
+ * on the hot path. An operation times out between its deadline and a quarter timeout later.
+ */
+export class Deadlines {
+  readonly #pending = new Set<Pending>()
+  #timer: NodeJS.Timeout | undefined
+
+  constructor(private readonly timeoutMs: number) {}
+
+  /**
+   * Settles as `operation` does, or rejects with STORE_TIMEOUT past the deadline. An operation of
+   * many steps calls `progress` after each, which moves its deadline: the timeout bounds each step.
+   */
+  run<T>(operation: (progress: () => void) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const pending: Pending = { deadline: Date.now() + this.timeoutMs, reject }
+      this.#pending.add(pending)
+      this.#watch()
+      const done = () => this.#pending.delete(pending)
+      operation(() => (pending.deadline = Date.now() + this.timeoutMs)).then(
+        value => {
+          done()
+          resolve(value)
+        },
+        error => {
+          done()
+          reject(error)
+        },
+      )
+    })
+  }
+
+  #watch(): void {
+    if (this.#timer !== undefined) return
+    this.#timer = setInterval(() => this.#expire(), Math.max(1, this.timeoutMs / 4))
+    // Bounding calls must not keep the process alive.
+    this.#timer.unref()
+  }
+
+  #expire(): void {
+    const now = Date.now()
+    for (const pending of this.#pending) {
+      if (pending.deadline > now) continue
+      this.#pending.delete(pending)
+      pending.reject(new CachemeError('STORE_TIMEOUT', `the store did not answer within ${this.timeoutMs} ms`))
+    }
+    if (this.#pending.size === 0) {
+      clearInterval(this.#timer)
+      this.#timer = undefined
+    }
+  }
+}
