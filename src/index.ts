@@ -17,4 +17,5 @@ export type { InvalidatorItem, ModelCacheFunctions, SerializedRow } from './inst
 export { PkOnlyList, PkOnlyModel } from './instance-cache/fields'
 export { CachedModel, type CachedRow } from './instance-cache/cached-model'
 export { CachedQuery } from './instance-cache/cached-query'
+export type { QueryableModel, QueryOptions } from './instance-cache/queryable-model'
 export type { FieldContext, FieldType, Pk } from './instance-cache/fields'

@@ -1,11 +1,13 @@
-import type { FindOptions, Model, ModelStatic } from 'sequelize'
 import { closeStore, createRuntime, runtime, type ConfigureOptions, type Runtime } from '../config'
 import { CachemeError } from '../errors'
 import { invalidateDependencies } from '../invalidation'
 import { recordDependencies } from '../recorded-dependencies'
-import { onModelChange, registerInvalidModels, type ChangeListener } from '../sequelize/hooks'
+import { registerInvalidModels } from '../sequelize/hooks'
+import { onModelChange, type ChangeListener } from '../sequelize/model-change'
 import type { ManyRead, ManyWrite } from '../store/store'
 import { CachedQuery } from './cached-query'
+import { isQueryableModel, type QueryableModel, type QueryOptions } from './queryable-model'
+import type { ModelClass } from '../options'
 import { Invalidations, runCascade, visitId, type CascadeJob, type FollowUp } from './cascade'
 import { BUILTIN_FIELD_TYPES, decodeFields, fieldFromJson, fieldToJson, mergeFieldTypes, modelName, type FieldType, type FieldTypes, type Pk } from './fields'
 import { pkOf, resolveFunctions, type ModelCacheFunctions, type ResolvedFunctions, type SerializedRow } from './model-functions'
@@ -55,7 +57,7 @@ export class BaseCache {
   readonly #own: Runtime | undefined
   readonly #fieldTypes: FieldTypes
   readonly #registered = new Map<string, ModelCacheFunctions>()
-  readonly #models = new Map<string, ModelStatic<Model>>()
+  readonly #models = new Map<string, QueryableModel>()
   #versionsChecked = false
 
   constructor(options: BaseCacheOptions = {}) {
@@ -93,7 +95,7 @@ export class BaseCache {
     if (functions === null || typeof functions !== 'object') throw new CachemeError('INVALID_OPTIONS', 'register() takes an object of serializer, loader, batchLoader, invalidator')
     const name = modelName(model)
     this.#registered.set(`${name}\n${this.#version(version, 'register()')}`, functions as ModelCacheFunctions)
-    if (isSequelizeModel(model)) this.#models.set(name, model)
+    if (isQueryableModel(model)) this.#models.set(name, model)
     return this
   }
 
@@ -102,12 +104,12 @@ export class BaseCache {
    * (refreshing them and cascading through invalidators), and that empty the `@cacheme`
    * dependency sets their rows' `cacheKey` names.
    */
-  registerModels(models: readonly ModelStatic<Model>[]): void {
+  registerModels(models: readonly ModelClass[]): void {
     if (!Array.isArray(models)) throw new CachemeError('INVALID_OPTIONS', 'registerModels() takes an array of Sequelize models')
     for (const model of models) {
       onModelChange(model, this.#onChange, 'registerModels()')
       registerInvalidModels([model])
-      this.#models.set(modelName(model), model)
+      if (isQueryableModel(model)) this.#models.set(modelName(model), model)
     }
   }
 
@@ -217,7 +219,7 @@ export class BaseCache {
   }
 
   /** A query whose pks come from one SQL query and whose rows come from the cache: `cache.query<QuestionData>(Question, { where, order })`. */
-  query<D extends object = Record<string, unknown>>(model: ModelStatic<Model>, options?: FindOptions, version?: string): CachedQuery<D> {
+  query<D extends object = Record<string, unknown>>(model: QueryableModel, options?: QueryOptions, version?: string): CachedQuery<D> {
     return new CachedQuery<D>(this, model, options, version)
   }
 
@@ -227,8 +229,8 @@ export class BaseCache {
   }
 
   /** The Sequelize model registered under this name, if any. */
-  modelNamed(model: ModelRef): ModelStatic<Model> | undefined {
-    return isSequelizeModel(model) ? model : this.#models.get(modelName(model))
+  modelNamed(model: ModelRef): QueryableModel | undefined {
+    return isQueryableModel(model) ? model : this.#models.get(modelName(model))
   }
 
   /** A change committed: refresh the rows' instances, then cascade (now, or through the scheduler). */
@@ -432,10 +434,6 @@ function sameData(cached: Stored | undefined, next: SerializedRow): boolean {
 
 function plainEntry(key: string) {
   return { full: key, key, field: undefined }
-}
-
-function isSequelizeModel(model: unknown): model is ModelStatic<Model> {
-  return typeof model === 'function' && typeof (model as { findByPk?: unknown }).findByPk === 'function'
 }
 
 function groupBy<T>(items: readonly T[], keyOf: (item: T, index: number) => string): Map<string, T[]> {

@@ -1,4 +1,3 @@
-import type { Model, ModelStatic } from 'sequelize'
 import { CachemeError } from '../errors'
 import type { ModelRef } from './base-cache'
 import type { Pk } from './fields'
@@ -27,7 +26,7 @@ export class CachedModel<D extends object = object> {
     this.#model = model
     // A copy: the row is a snapshot, whatever later happens to the object given.
     this.#data = { ...data } as Record<string, unknown>
-    this.#pkAttribute = pkAttribute ?? (model as Partial<ModelStatic<Model>>).primaryKeyAttribute ?? 'id'
+    this.#pkAttribute = pkAttribute ?? (model as { primaryKeyAttribute?: string }).primaryKeyAttribute ?? 'id'
     // Own properties rather than a Proxy: spreading, Object.keys and the debugger see the fields; defineProperty keeps a "__proto__" field a field.
     for (const [name, value] of Object.entries(data)) {
       if (!RESERVED.has(name)) Object.defineProperty(this, name, { value, enumerable: true, writable: false, configurable: false })

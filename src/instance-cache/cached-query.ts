@@ -1,8 +1,8 @@
-import { Op, type FindOptions, type Model, type ModelStatic, type WhereOptions } from 'sequelize'
 import { CachemeError } from '../errors'
 import type { BaseCache } from './base-cache'
 import { CachedModel, type CachedRow } from './cached-model'
 import { modelName, type Pk } from './fields'
+import { isQueryableModel, type QueryableModel, type QueryOptions } from './queryable-model'
 
 /**
  * A query whose rows come from the instance cache: the database gives only the primary keys
@@ -12,21 +12,21 @@ import { modelName, type Pk } from './fields'
  */
 export class CachedQuery<D extends object = Record<string, unknown>> implements AsyncIterable<CachedRow<D>> {
   /** The findAll options, copied: changing the object given later does not change the query. */
-  readonly options: Readonly<FindOptions>
+  readonly options: Readonly<QueryOptions>
   readonly #cache: BaseCache
   readonly #pkAttribute: string
   #pks: Promise<readonly Pk[]> | undefined
 
   constructor(
     cache: BaseCache,
-    readonly model: ModelStatic<Model>,
-    options: Readonly<FindOptions> = {},
+    readonly model: QueryableModel,
+    options: Readonly<QueryOptions> = {},
     readonly version?: string,
   ) {
     if (cache === null || typeof cache !== 'object' || typeof cache.getInstances !== 'function') throw new CachemeError('INVALID_OPTIONS', 'CachedQuery needs the instance cache')
-    if (typeof model !== 'function' || typeof model.findAll !== 'function') throw new CachemeError('INVALID_OPTIONS', 'CachedQuery needs a Sequelize model')
+    if (!isQueryableModel(model)) throw new CachemeError('INVALID_OPTIONS', 'CachedQuery needs a Sequelize model')
     if (options === null || typeof options !== 'object') throw new CachemeError('INVALID_OPTIONS', 'CachedQuery: options must be findAll options')
-    if (model.primaryKeyAttributes?.length > 1)
+    if ((model.primaryKeyAttributes?.length ?? 1) > 1)
       throw new CachemeError('INVALID_OPTIONS', `CachedQuery: ${model.name} has a composite primary key, which the instance cache cannot key`)
     this.options = { ...options }
     this.#cache = cache
@@ -42,7 +42,7 @@ export class CachedQuery<D extends object = Record<string, unknown>> implements 
   async count(): Promise<number> {
     if (this.#pks || this.#windowed || this.options.group !== undefined) return (await this.#pkList()).length
     // A projection breaks a COUNT on PostgreSQL; an include would count the joined rows.
-    return this.model.count({ ...this.options, attributes: undefined, ...(this.options.include ? { distinct: true, col: this.#pkAttribute } : {}) })
+    return Number(await this.model.count({ ...this.options, attributes: undefined, ...(this.options.include ? { distinct: true, col: this.#pkAttribute } : {}) }))
   }
 
   /** Rows `start` to `end` (excluded) of this query: the remembered pks sliced, else the pk query with LIMIT and OFFSET, run when needed. */
@@ -118,7 +118,9 @@ export class CachedQuery<D extends object = Record<string, unknown>> implements 
   async #selected(pk: Pk): Promise<Pk | undefined> {
     // A window (LIMIT, OFFSET) cannot be checked for one pk: its pks are read, and remembered.
     if (this.#pks || this.#windowed || this.options.group !== undefined) return (await this.#pkList()).find(selected => String(selected) === String(pk))
-    const where: WhereOptions = this.options.where === undefined ? { [this.#pkAttribute]: pk } : { [Op.and]: [this.options.where, { [this.#pkAttribute]: pk }] }
+    // Op from the model's own Sequelize: the package does not load Sequelize itself (an optional peer).
+    const { and } = (this.model.sequelize as { constructor: { Op: { and: symbol } } }).constructor.Op
+    const where = this.options.where === undefined ? { [this.#pkAttribute]: pk } : { [and]: [this.options.where, { [this.#pkAttribute]: pk }] }
     const row = (await this.model.findOne({ ...this.options, where, attributes: [this.#pkAttribute], raw: true })) as unknown as Record<string, Pk> | null
     return row?.[this.#pkAttribute]
   }

@@ -1,6 +1,6 @@
-import type { Model, ModelStatic } from 'sequelize'
 import { CachemeError } from '../errors'
 import type { Pk } from './fields'
+import type { QueryableModel } from './queryable-model'
 
 /** A row as a serializer makes it: JSON-safe, typed fields under `'name:Type'` keys. */
 export type SerializedRow = Record<string, unknown>
@@ -42,7 +42,7 @@ export interface ResolvedFunctions {
 export function resolveFunctions(
   cache: object,
   registered: ModelCacheFunctions | undefined,
-  sequelizeModel: ModelStatic<Model> | undefined,
+  sequelizeModel: QueryableModel | undefined,
   model: string,
   version: string,
 ): ResolvedFunctions | undefined {
@@ -94,6 +94,6 @@ export function pkOf(row: unknown): Pk | undefined {
   if (row === null || typeof row !== 'object') return undefined
   const { primaryKeyAttribute: attribute, primaryKeyAttributes } = row.constructor as { primaryKeyAttribute?: string; primaryKeyAttributes?: string[] }
   if (primaryKeyAttributes && primaryKeyAttributes.length > 1) return undefined
-  const value = attribute ? (row as Model).get(attribute) : ((row as { pk?: unknown }).pk ?? (row as { id?: unknown }).id)
+  const value = attribute ? (row as { get(name: string): unknown }).get(attribute) : ((row as { pk?: unknown }).pk ?? (row as { id?: unknown }).id)
   return typeof value === 'string' || typeof value === 'number' ? value : undefined
 }
