@@ -351,6 +351,20 @@ describe('BaseCache', () => {
           expect(ttl).to.be.within(59_000, 60_000)
         })
 
+        it('uses a store of its own when given redis and a prefix, and leaves a client it was given open on close', async () => {
+          configure({ store: 'memory' })
+          const own = new ThingCache(things, { redis: redisClient(), prefix: `${prefix}own:` })
+          await own.getInstances([['Thing', 1]])
+          expect(await stored(`${prefix}own:`, 'drfc_default_thing_1')).to.deep.equal({
+            id: 1,
+            name: 'one',
+            'madeAt:DateTime': null,
+            'parts:PKList': { app: 'default', model: 'part', pks: [] },
+          })
+          await own.close()
+          expect(await redisClient().ping()).to.equal('PONG')
+        })
+
         it('keeps working from the loaders when Redis cannot be reached', async () => {
           const faults: unknown[] = []
           configure({ redis: 'redis://127.0.0.1:1', timeout: 0.1, onError: error => faults.push(error) })
