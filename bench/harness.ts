@@ -20,8 +20,10 @@ export interface Contender {
 
 export interface Measured {
   readonly name: string
-  /** Median over rounds of the per-round median latency of one call, in microseconds. */
+  /** Median over rounds of the per-round median latency of one call, in microseconds (or the section's `measure`). */
   readonly medianUs: number
+  /** The per-round values the median is taken over, in round order (rounds line up across one compare call). */
+  readonly perRound?: number[]
   /** Median over rounds of (this contender / the reference) measured in the same round. */
   readonly ratio: number
   readonly rounds: number
@@ -40,6 +42,18 @@ export interface Section {
   readonly notes?: string[]
   /** false: not drawn on the ratio chart (e.g. absolute timings only). */
   readonly chart?: boolean
+  /** What the value column holds when it is not a time per call. */
+  readonly measure?: { readonly header: string; readonly format: (value: number) => string }
+  readonly verdicts?: Verdict[]
+}
+
+/** A target checked against the measurements: listed under its section and in the summary. */
+export interface Verdict {
+  readonly target: string
+  readonly measured: string
+  readonly met: boolean
+  /** The verdict cell, e.g. `yes` or `no, 1.20× slower`. */
+  readonly verdict: string
 }
 
 export interface CompareOptions {
@@ -81,6 +95,7 @@ export async function compare(contenders: Contender[], { rounds = 5, time = 300,
     return {
       name: c.name,
       medianUs: median(times),
+      perRound: times,
       ratio: median(times.map((t, i) => t / reference[i])),
       rounds,
       samples: samples.get(c.name)!,
@@ -174,20 +189,39 @@ export function statsDelta(before: Map<string, number>, after: Map<string, numbe
   return delta
 }
 
+/** Median over rounds of a's time / b's time, both measured by the same compare call. */
+export function roundRatio(a: Measured, b: Measured): number {
+  if (!a.perRound || !b.perRound || a.perRound.length !== b.perRound.length) throw new Error(`${a.name} / ${b.name}: not measured in the same rounds`)
+  return median(a.perRound.map((t, i) => t / b.perRound![i]))
+}
+
+/** Commands per call from a commandstats delta, e.g. `GET 1, SET 1`; Redis 7 also counts the commands scripts run. */
+export function describeCommands(delta: Map<string, number>, calls: number): string {
+  const counts = [...delta].filter(([name]) => name !== 'info').sort(([a], [b]) => a.localeCompare(b))
+  if (!counts.length) return 'none'
+  return counts.map(([name, count]) => `${name.toUpperCase()} ${Number((count / calls).toFixed(2))}`).join(', ')
+}
+
 export const formatUs = (us: number): string => (us >= 10_000 ? `${(us / 1000).toFixed(1)} ms` : us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(1)} µs`)
 
 export function sectionMarkdown(section: Section): string {
   const extras = section.extraColumns ?? []
   const lines = [`### ${section.title}`, '', section.description, '']
-  lines.push(`| contender | median per call | ratio to reference | ${extras.join(' | ')}${extras.length ? ' |' : ''}`.replace(/ \| $/, ' |'))
+  const header = ['contender', section.measure?.header ?? 'median per call', 'ratio to reference', ...extras]
+  lines.push(`| ${header.join(' | ')} |`)
   lines.push(`| --- | ---: | ---: |${extras.map(() => ' ---: |').join('')}`)
   for (const r of section.results) {
     const name = r.name === section.reference ? `${r.name} (reference)` : r.name
-    const cells = [name, formatUs(r.medianUs), `${r.ratio.toFixed(2)}×`, ...extras.map(e => r.extra?.[e] ?? '')]
+    const cells = [name, (section.measure?.format ?? formatUs)(r.medianUs), `${r.ratio.toFixed(2)}×`, ...extras.map(e => r.extra?.[e] ?? '')]
     lines.push(`| ${cells.join(' | ')} |`)
   }
   if (section.notes?.length) lines.push('', ...section.notes)
+  if (section.verdicts?.length) lines.push('', verdictsMarkdown(section.verdicts))
   return lines.join('\n')
+}
+
+export function verdictsMarkdown(verdicts: Verdict[]): string {
+  return ['| target | measured | met |', '| --- | --- | --- |', ...verdicts.map(v => `| ${v.target} | ${v.measured} | ${v.verdict} |`)].join('\n')
 }
 
 const escapeXml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
@@ -264,7 +298,7 @@ export async function machineMarkdown(client: Redis, command: string): Promise<s
     `- command: \`${command}\``,
     `- date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, cacheme ${own.version} (git ${commit}, working tree)`,
     `- machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}; shared and noisy, so compare ratios measured in the same run rather than absolute times`,
-    `- Node ${process.version}, Redis ${redisVersion} (${process.env.REDIS_URL ? 'REDIS_URL' : 'private redis-server on a loopback port'}), ioredis ${version('ioredis')}, tinybench ${version('tinybench')}, cache-manager ${version('cache-manager')}, @keyv/redis ${version('@keyv/redis')}, keyv ${version('keyv')}`,
+    `- Node ${process.version}, Redis ${redisVersion} (${process.env.REDIS_URL ? 'REDIS_URL' : 'private redis-server on a loopback port'}), ioredis ${version('ioredis')}, tinybench ${version('tinybench')}, Sequelize ${version('sequelize')}, sqlite3 ${version('sqlite3')}, pg ${version('pg')}`,
   ].join('\n')
 }
 

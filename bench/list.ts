@@ -1,5 +1,5 @@
-import { cacheme } from '../src'
-import { CommandSpy, compare, runAlone, useCacheme, type BenchRedis, type Contender, type Section } from './harness'
+import { BaseCache, cacheme } from '../src'
+import { CommandSpy, compare, runAlone, useCacheme, type BenchRedis, type Contender, type Section, type Verdict } from './harness'
 
 interface Item {
   id: number
@@ -14,15 +14,18 @@ async function smallQuery(): Promise<void> {
   while (performance.now() < until);
 }
 
+const titleOf = (item: Item) => ({ id: item.id, title: item.title.toUpperCase() })
+const authorOf = (item: Item) => ({ id: item.authorId, name: `author ${item.authorId}` })
+
 class PlainItemSerializer {
   async title(item: Item) {
     await smallQuery()
-    return { id: item.id, title: item.title.toUpperCase() }
+    return titleOf(item)
   }
 
   async author(item: Item) {
     await smallQuery()
-    return { id: item.authorId, name: `author ${item.authorId}` }
+    return authorOf(item)
   }
 }
 
@@ -30,18 +33,31 @@ class CachedItemSerializer {
   @cacheme({ key: c => `Item:${c.item.id}>title`, invalidKeys: c => [`Item:${c.item.id}`] })
   async title(item: Item) {
     await smallQuery()
-    return { id: item.id, title: item.title.toUpperCase() }
+    return titleOf(item)
   }
 
   @cacheme({ key: c => `Item:${c.item.id}>author`, invalidKeys: c => [`Author:${c.item.authorId}`] })
   async author(item: Item) {
     await smallQuery()
-    return { id: item.authorId, name: `author ${item.authorId}` }
+    return authorOf(item)
   }
 }
 
 const serializeList = (serializer: PlainItemSerializer | CachedItemSerializer, items: Item[]) =>
   Promise.all(items.map(async item => ({ id: item.id, title: await serializer.title(item), author: await serializer.author(item) })))
+
+/** The same representation kept whole per item by the instance cache, loaded from an in-memory table on a miss. */
+function itemCache(table: ReadonlyMap<number, Item>): BaseCache {
+  return new BaseCache().register<Item>('Item', {
+    serializer: item => ({ id: item.id, title: titleOf(item), author: authorOf(item) }),
+    loader: pk => table.get(Number(pk)),
+  })
+}
+
+const readInstances = async (cache: BaseCache, items: Item[]) => [...(await cache.getInstances(items.map(item => ['Item', item.id] as const))).values()].map(([data]) => data)
+
+/** A list in at most this many round trips. */
+const ROUND_TRIPS_TARGET = 2
 
 export async function listWorkload(redis: BenchRedis): Promise<Section[]> {
   const plain = redis.client()
@@ -53,34 +69,51 @@ export async function listWorkload(redis: BenchRedis): Promise<Section[]> {
   const sections: Section[] = []
   for (const size of [100, 1000]) {
     const items = Array.from({ length: size }, (_, i) => ({ id: size * 10 + i, authorId: i % 50, title: `title ${i}` }))
-    await serializeList(cached, items) // warm
-    if (JSON.stringify(await serializeList(cached, items)) !== JSON.stringify(await serializeList(uncached, items))) throw new Error('list: cached and uncached differ')
+    const instances = itemCache(new Map(items.map(item => [item.id, item])))
+    // Warm.
+    await serializeList(cached, items)
+    await readInstances(instances, items)
+    const expected = JSON.stringify(await serializeList(uncached, items))
+    if (JSON.stringify(await serializeList(cached, items)) !== expected) throw new Error('list: cached and uncached differ')
+    if (JSON.stringify(await readInstances(instances, items)) !== expected) throw new Error('list: the instance cache and uncached differ')
 
-    const counted: Record<string, Record<string, string>> = {}
-    for (const [name, client] of [
-      ['plain', plain],
-      ['piped', piped],
-    ] as const) {
-      await useCacheme(client)
+    const contenders: (Contender & { client?: typeof plain })[] = [
+      { name: `uncached, ${size} items`, run: () => serializeList(uncached, items) },
+      { name: `@cacheme warm, ${size} items`, run: () => serializeList(cached, items), before: () => useCacheme(plain), client: plain },
+      { name: `@cacheme warm, auto-pipelining, ${size} items`, run: () => serializeList(cached, items), before: () => useCacheme(piped), client: piped },
+      { name: `BaseCache getInstances warm, ${size} items`, run: () => readInstances(instances, items), before: () => useCacheme(plain), client: plain },
+    ]
+    // Commands and socket writes of one list, each contender alone; one write carries a whole pipeline, so writes are round trips.
+    const counted = new Map<string, { commands: number; writes: number }>()
+    for (const contender of contenders) {
+      if (!contender.client) continue
+      await contender.before?.()
       await new Promise(resolve => setTimeout(resolve, 20))
-      const spy = new CommandSpy(client)
-      await serializeList(cached, items)
-      counted[name] = { 'Redis commands per list': String(spy.commands), 'socket writes per list': String(spy.writes) }
+      const spy = new CommandSpy(contender.client)
+      await contender.run()
+      counted.set(contender.name, { commands: spy.commands, writes: spy.writes })
       spy.restore()
     }
-    const contenders: Contender[] = [
-      { name: `uncached, ${size} items`, run: () => serializeList(uncached, items) },
-      { name: `@cacheme warm, ${size} items`, run: () => serializeList(cached, items), before: () => useCacheme(plain) },
-      { name: `@cacheme warm, auto-pipelining, ${size} items`, run: () => serializeList(cached, items), before: () => useCacheme(piped) },
-    ]
-    const extras = [{ 'Redis commands per list': '0', 'socket writes per list': '0' }, counted.plain, counted.piped]
     const results = await compare(contenders, { rounds: 5, time: 250 })
+    const verdicts: Verdict[] = [...counted].map(([name, { commands, writes }]) => ({
+      target: `warm list of ${size} in ≤ ${ROUND_TRIPS_TARGET} round trips: ${name.replace(/, \d+ items$/, '')}`,
+      measured: `${writes} socket write${writes === 1 ? '' : 's'} for ${commands} Redis command${commands === 1 ? '' : 's'}`,
+      met: writes <= ROUND_TRIPS_TARGET,
+      verdict: writes <= ROUND_TRIPS_TARGET ? 'yes' : `no, ${writes} round trips`,
+    }))
     sections.push({
       title: `List of ${size} items, two getters each, warm`,
-      description: `The list is serialized with Promise.all over its items, each item awaiting its two getters in turn. Uncached getters do a stand-in for a small indexed query (one event-loop turn and 50 µs of CPU). Time is per list.`,
+      description: `The list is serialized with Promise.all over its items, each item awaiting its two getters in turn. Uncached getters do a stand-in for a small indexed query (one event-loop turn and 50 µs of CPU). The instance cache (\`BaseCache\`, one model registered over an in-memory table) keeps each item's whole representation under a key of its own and reads the list with one \`getInstances\` call. Time is per list.`,
       reference: contenders[0].name,
-      results: results.map((r, i) => ({ ...r, extra: extras[i] })),
-      extraColumns: ['Redis commands per list', 'socket writes per list'],
+      results: results.map(r => {
+        const count = counted.get(r.name) ?? { commands: 0, writes: 0 }
+        return { ...r, extra: { 'Redis commands per list': String(count.commands), 'socket writes (round trips) per list': String(count.writes) } }
+      }),
+      extraColumns: ['Redis commands per list', 'socket writes (round trips) per list'],
+      notes: [
+        'A round trip is counted as one write to the client’s socket: a default ioredis client writes each command on its own, an auto-pipelining one writes the commands of one event-loop turn together, and `getInstances` sends one MGET.',
+      ],
+      verdicts: size === 100 ? verdicts : undefined,
     })
   }
   await useCacheme(plain)

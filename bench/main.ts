@@ -1,19 +1,19 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { shutdown } from '../src'
-import { machineMarkdown, ratioChart, sectionMarkdown, startRedis, type Section } from './harness'
+import { bookstoreWorkload } from './bookstore'
+import { machineMarkdown, ratioChart, sectionMarkdown, startRedis, verdictsMarkdown, type Section } from './harness'
 import { hitWorkload } from './hit'
 import { invalidationWorkload } from './invalidation'
 import { listWorkload } from './list'
+import { memoryWorkload } from './memory'
 import { missWorkload } from './miss'
+import { peerVersions } from './peer-libraries'
 
 const NOT_MEASURED = [
   '## Not measured yet',
   '',
-  '- Peers on the hit and miss workloads. cache-manager 7 with @keyv/redis is installed as a dev dependency but has no workload file yet.',
-  '  BentoCache 1.6 (`peerOptional ioredis ^5.3.2`) and @type-cacheable/ioredis-adapter 15 (`peer ioredis >=5 <6`) do not install beside',
-  "  this package's ioredis 6 without `--legacy-peer-deps`, so they are not benchmarked here.",
-  '- The instance-cache (`BaseCache`) workloads.',
+  '- The instance cache’s write side: refreshing cached instances after a change (`updateInstance`, the claim and the cascade through invalidators) and the express router’s HTTP overhead; its reads are measured in the list and bookstore workloads.',
 ].join('\n')
 
 async function main(): Promise<void> {
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const redis = await startRedis()
   const sections: Section[] = []
   try {
-    for (const workload of [hitWorkload, missWorkload, listWorkload, invalidationWorkload]) {
+    for (const workload of [hitWorkload, missWorkload, listWorkload, invalidationWorkload, memoryWorkload, bookstoreWorkload]) {
       const done = await workload(redis)
       for (const section of done) console.log(`\n${sectionMarkdown(section)}\n`)
       sections.push(...done)
@@ -32,15 +32,24 @@ async function main(): Promise<void> {
     const markdown = [
       '# Benchmarks',
       '',
-      'Produced by `npm run bench` (each workload alone: `npm run bench:hit`, `bench:miss`, `bench:list`, `bench:invalidation`; these print their tables and write nothing).',
+      'Produced by `npm run bench` (each workload alone: `npm run bench:hit`, `bench:miss`, `bench:list`, `bench:invalidation`, `bench:memory`, `bench:bookstore`; these print their tables and write nothing).',
       'It runs against a private `redis-server` on a free loopback port (or `REDIS_URL`), with tinybench: each contender gets a warmup and a time budget per round,',
       'contenders run in an order rotated every round, times are the median over rounds of each round’s median, and a ratio is the median over rounds of',
       "(contender / reference) measured in the same round. Ratios below 1 are faster than the workload's reference.",
+      'The bookstore workload runs the example on SQLite and on a private PostgreSQL (or `DATABASE_URL`, whose bookstore tables it drops and creates again).',
       '',
       machine,
+      `- peers: ${peerVersions()}`,
       `- duration of the whole run: ${Math.round((Date.now() - started) / 1000)} s`,
       '',
+      'BentoCache and type-cacheable need ioredis 5 while this package uses ioredis 6, so they are installed apart, into `bench/peers/node_modules`,',
+      'from `bench/peers/package-lock.json` when it is missing or stale (`bench/peers/install.ts`, run by the workloads that use them).',
+      '',
       '![ratios](bench/results.svg)',
+      '',
+      '## Targets',
+      '',
+      verdictsMarkdown(sections.flatMap(s => s.verdicts ?? [])),
       '',
       '## Results',
       '',

@@ -1,5 +1,6 @@
 import { cacheme } from '../src'
-import { CommandSpy, commandStats, compare, runAlone, statsDelta, useCacheme, type BenchRedis, type Contender, type Section } from './harness'
+import { CommandSpy, commandStats, compare, describeCommands, runAlone, statsDelta, useCacheme, type BenchRedis, type Contender, type Section, type Verdict } from './harness'
+import { startPeers } from './peer-libraries'
 
 const value = (n: number) => ({ id: n, title: `book ${n}`, price: 12.5, tags: ['a', 'b'] })
 const dependencies = (n: number, count: number) => Array.from({ length: count }, (_, j) => `Dep:${n % 1000}:${j}`)
@@ -25,6 +26,7 @@ class MissSerializer {
 export async function missWorkload(redis: BenchRedis): Promise<Section[]> {
   const client = redis.client()
   const admin = redis.client()
+  const peers = await startPeers(redis)
   await useCacheme(client)
   const serializer = new MissSerializer()
   let n = 0
@@ -32,29 +34,56 @@ export async function missWorkload(redis: BenchRedis): Promise<Section[]> {
 
   // Commands per miss, counted twice: a spy on the client and the server's INFO commandstats.
   const extra: Record<string, Record<string, string>> = {}
+  const verdicts: Verdict[] = []
   const spy = new CommandSpy(client)
   for (const [count, method] of Object.entries(methods)) {
     const calls = 200
+    // One miss first, so that the store script is loaded and its first call needs no EVAL after a NOSCRIPT.
+    await method(1_000_000_000 + n++)
     await new Promise(resolve => setTimeout(resolve, 50))
     spy.reset()
     const before = await commandStats(admin)
     for (let i = 0; i < calls; i++) await method(1_000_000_000 + n++)
     const after = await commandStats(admin)
     const perCall = spy.commands / calls
+    // The store is one script call; the reads before the computation are plain commands.
+    const storeCalls = (spy.byName.get('evalsha') ?? 0) + (spy.byName.get('eval') ?? 0)
+    const stores = storeCalls / calls
     const server = statsDelta(before, after)
     server.delete('info')
     // Redis 7 counts the calls a script makes too: EVAL/EVALSHA are the round trips, the rest runs inside them.
     const scripts = ((server.get('evalsha') ?? 0) + (server.get('eval') ?? 0)) / calls
     const inside = [...server].filter(([name]) => !name.startsWith('eval'))
-    const insideTotal = inside.reduce((sum, [, c]) => sum + c, 0) / calls
+    // Less the plain commands the client sent itself (the reads before the computation).
+    const insideTotal = inside.reduce((sum, [, c]) => sum + c, 0) / calls - (perCall - stores)
     extra[count] = {
       'commands per miss (client spy)': perCall.toFixed(2),
-      'of which the store': (perCall - 1).toFixed(2),
+      'of which the store': stores.toFixed(2),
       'EVAL/EVALSHA per miss (INFO commandstats)': scripts.toFixed(2),
       'Redis calls inside the scripts': insideTotal.toFixed(1),
+      'Redis commands per miss (INFO commandstats)': describeCommands(server, calls),
     }
+    verdicts.push({
+      target: `a miss with ${count} invalid key${count === '1' ? '' : 's'} stores in 1 round trip`,
+      measured: `${storeCalls} store script calls for ${calls} misses (client spy); ${scripts.toFixed(2)} EVAL/EVALSHA per miss on the server`,
+      met: storeCalls === calls,
+      verdict: storeCalls === calls ? 'yes' : `no, ${stores.toFixed(2)} store calls per miss`,
+    })
   }
   spy.restore()
+
+  // The peers' misses: the same value under a new key each call; the tagging peer tags it with the first dependency.
+  const peerMiss = (peer: (typeof peers)[number]) => () => {
+    const i = n++
+    return peer.cached(`Miss:${i}`, async () => value(i), dependencies(i, 1)[0])
+  }
+  for (const peer of peers) {
+    const calls = 200
+    await peerMiss(peer)()
+    const before = await commandStats(admin)
+    for (let i = 0; i < calls; i++) await peerMiss(peer)()
+    extra[peer.name] = { 'Redis commands per miss (INFO commandstats)': describeCommands(statsDelta(before, await commandStats(admin)), calls) }
+  }
 
   const contenders: Contender[] = [
     { name: 'ioredis SET', run: () => client.set(`plain:${n++}`, JSON.stringify(value(n))) },
@@ -70,20 +99,34 @@ export async function missWorkload(redis: BenchRedis): Promise<Section[]> {
       run: () => method(n++),
       extra: extra[count],
     })),
+    ...peers.map(peer => ({ name: `${peer.name} miss`, run: peerMiss(peer), extra: extra[peer.name] })),
   ]
   const results = await compare(contenders, { rounds: 5, time: 250 })
-  const columns = ['commands per miss (client spy)', 'of which the store', 'EVAL/EVALSHA per miss (INFO commandstats)', 'Redis calls inside the scripts']
+  const columns = [
+    'commands per miss (client spy)',
+    'of which the store',
+    'EVAL/EVALSHA per miss (INFO commandstats)',
+    'Redis calls inside the scripts',
+    'Redis commands per miss (INFO commandstats)',
+  ]
+  for (const peer of peers) await peer.close()
   return [
     {
       title: 'Miss path: compute + store',
       description:
-        'Every call uses a new key. A decorated miss is one read script (value + invalidation sequence), the computation (a small object) and one store script that writes the value and adds it to its dependency sets and its tag set. Dependency keys are shared by 1000 entries each, so the sets are large enough for lazy pruning to run.',
+        'Every call uses a new key. A decorated miss reads the value and the invalidation sequence, runs the computation (a small object) and one store script that writes the value and adds it to its dependency sets and its tag set. Dependency keys are shared by 1000 entries each, so the sets are large enough for lazy pruning to run. The peers compute and store the same value under a new key with their memoizing call (BentoCache `getOrSet`, cache-manager `wrap`, a type-cacheable `@Cacheable` method), no expiry; the tagging BentoCache tags it with the first dependency key.',
       reference: contenders[0].name,
       results: results.map((r, i) => ({
         ...r,
-        extra: (contenders[i] as { extra?: Record<string, string> }).extra ?? { 'commands per miss (client spy)': i === 0 ? '1' : '2', 'of which the store': '1' },
+        extra: (contenders[i] as { extra?: Record<string, string> }).extra ?? {
+          'commands per miss (client spy)': i === 0 ? '1' : '2',
+          'of which the store': '1',
+          'Redis commands per miss (INFO commandstats)': i === 0 ? 'SET 1' : 'GET 1, SET 1',
+        },
       })),
       extraColumns: columns,
+      notes: ['Redis 7 counts the commands a script runs as well as the EVAL/EVALSHA itself, so the last column lists both for @cacheme.'],
+      verdicts,
     },
   ]
 }

@@ -65,13 +65,18 @@ export class BookReader extends Model {
   }
 }
 
-const options = { sequelize, timestamps: false }
-User.init({ name: DataTypes.STRING, email: DataTypes.STRING }, { ...options, modelName: 'User' })
-Book.init({ title: DataTypes.STRING, ownerId: DataTypes.INTEGER }, { ...options, modelName: 'Book', indexes: [{ fields: ['ownerId'] }] })
-Chapter.init({ bookId: DataTypes.INTEGER, title: DataTypes.STRING, pages: DataTypes.INTEGER }, { ...options, modelName: 'Chapter', indexes: [{ fields: ['bookId'] }] })
-BookReader.init({}, { ...options, modelName: 'BookReader' })
+/** Binds the models to a database: the demo's SQLite file, or another one (the benchmark's PostgreSQL). */
+export function bindModels(database: Sequelize): void {
+  const options = { sequelize: database, timestamps: false }
+  User.init({ name: DataTypes.STRING, email: DataTypes.STRING }, { ...options, modelName: 'User' })
+  Book.init({ title: DataTypes.STRING, ownerId: DataTypes.INTEGER }, { ...options, modelName: 'Book', indexes: [{ fields: ['ownerId'] }] })
+  Chapter.init({ bookId: DataTypes.INTEGER, title: DataTypes.STRING, pages: DataTypes.INTEGER }, { ...options, modelName: 'Chapter', indexes: [{ fields: ['bookId'] }] })
+  BookReader.init({}, { ...options, modelName: 'BookReader' })
 
-Book.belongsTo(User, { as: 'owner', foreignKey: 'ownerId' })
-Book.hasMany(Chapter, { as: 'chapters', foreignKey: 'bookId' })
-Book.belongsToMany(User, { through: BookReader, as: 'readers', foreignKey: 'bookId', otherKey: 'userId' })
-User.belongsToMany(Book, { through: BookReader, as: 'reading', foreignKey: 'userId', otherKey: 'bookId' })
+  Book.belongsTo(User, { as: 'owner', foreignKey: 'ownerId' })
+  Book.hasMany(Chapter, { as: 'chapters', foreignKey: 'bookId' })
+  Book.belongsToMany(User, { through: BookReader, as: 'readers', foreignKey: 'bookId', otherKey: 'userId' })
+  User.belongsToMany(Book, { through: BookReader, as: 'reading', foreignKey: 'userId', otherKey: 'bookId' })
+}
+
+bindModels(sequelize)

@@ -1,4 +1,4 @@
-import { Book, BookReader, Chapter, sequelize, User } from './models'
+import { Book, BookReader, Chapter, User } from './models'
 
 const FIRST = [
   'Ada',
@@ -90,6 +90,8 @@ export async function seed(size: SeedSize) {
     return [...readers].map(id => ({ bookId: book.id, userId: id }))
   })
 
+  // The database the models are bound to (bindModels).
+  const sequelize = Book.sequelize!
   await sequelize.sync({ force: true })
   await sequelize.transaction(async transaction => {
     await User.bulkCreate(users, { transaction })
