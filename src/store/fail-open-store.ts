@@ -58,8 +58,9 @@ export class FailOpenStore implements Store {
     return this.#replay.size
   }
 
-  async read(entry: EntryRef): Promise<ReadResult> {
-    this.#mayServe()
+  // Not async: the hot path, one promise fewer.
+  read(entry: EntryRef): Promise<ReadResult> {
+    if (!this.#serving()) return Promise.reject(UNAVAILABLE)
     return this.#bounded(() => this.#inner.read(entry))
   }
 
@@ -140,8 +141,12 @@ export class FailOpenStore implements Store {
   }
 
   /** Serving from the cache, storing and leasing wait until nothing is waiting for replay and the store answers. */
+  #serving(): boolean {
+    return this.#replay.size === 0 && this.#breaker.allows()
+  }
+
   #mayServe(): void {
-    if (this.#replay.size > 0 || !this.#breaker.allows()) throw UNAVAILABLE
+    if (!this.#serving()) throw UNAVAILABLE
   }
 
   /** Delivers now when nothing is waiting and the store is reachable; else queues, reports, and returns 0. */
