@@ -1,16 +1,16 @@
 import { closeStore, createRuntime, runtime, type ConfigureOptions, type Runtime } from '../config'
 import { CachemeError } from '../errors'
 import { invalidateDependencies } from '../invalidation'
+import type { ModelClass } from '../options'
 import { recordDependencies } from '../recorded-dependencies'
 import { registerInvalidModels } from '../sequelize/hooks'
 import { onModelChange, type ChangeListener } from '../sequelize/model-change'
 import type { ManyRead, ManyWrite } from '../store/store'
 import { CachedQuery } from './cached-query'
-import { isQueryableModel, type QueryableModel, type QueryOptions } from './queryable-model'
-import type { ModelClass } from '../options'
 import { Invalidations, runCascade, visitId, type CascadeJob, type FollowUp } from './cascade'
 import { BUILTIN_FIELD_TYPES, decodeFields, fieldFromJson, fieldToJson, mergeFieldTypes, modelName, type FieldType, type FieldTypes, type Pk } from './fields'
 import { pkOf, resolveFunctions, type ModelCacheFunctions, type ResolvedFunctions, type SerializedRow } from './model-functions'
+import { isQueryableModel, type QueryableModel, type QueryOptions } from './queryable-model'
 import { stableJson } from './stable-json'
 
 /** A model class or its name; names are compared in lower case. */
@@ -56,6 +56,7 @@ export class BaseCache {
   readonly #options: BaseCacheOptions
   readonly #own: Runtime | undefined
   readonly #fieldTypes: FieldTypes
+  readonly #app: string
   readonly #registered = new Map<string, ModelCacheFunctions>()
   readonly #models = new Map<string, QueryableModel>()
   #versionsChecked = false
@@ -71,6 +72,7 @@ export class BaseCache {
     if (typeof app !== 'string' || app === '') throw new CachemeError('INVALID_OPTIONS', 'BaseCache: app must be a non-empty string')
     if (scheduler !== undefined && typeof scheduler !== 'function') throw new CachemeError('INVALID_OPTIONS', 'BaseCache: scheduler must be a function')
     this.#options = options
+    this.#app = app
     this.#fieldTypes = mergeFieldTypes(BUILTIN_FIELD_TYPES, Object.entries(fieldTypes))
     const own = OWN_STORE_OPTIONS.some(name => options[name] !== undefined)
     this.#own = own ? createRuntime({ redis: options.redis, store: options.store, prefix: options.prefix, onError: options.onError, timeout: options.timeout }) : undefined
@@ -83,7 +85,7 @@ export class BaseCache {
 
   /** `['name:Type', json]` for a serializer: `this.fieldToJson('DateTime', 'created', row.createdAt)`. */
   fieldToJson(type: string, name: string, ...value: unknown[]): [string, unknown] {
-    return fieldToJson(this.#fieldTypes, this.#options.app ?? 'default', type, name, ...value)
+    return fieldToJson(this.#fieldTypes, this.#app, type, name, ...value)
   }
 
   fieldFromJson(keyAndType: string, json: unknown): [string, unknown] {
@@ -289,7 +291,9 @@ export class BaseCache {
     }
 
     let row = options.instance
-    if (row === undefined && pk !== undefined) row = (await active[0].functions.loader(pk)) ?? null
+    // A model that only invalidates needs no fresh row when the hook gave it one.
+    const needsRow = held.length > 0 || options.before.length === 0
+    if (row === undefined && pk !== undefined && needsRow) row = (await active[0].functions.loader(pk)) ?? null
     const writes: ManyWrite[] = []
     // Instance keys to delete (plain, whatever their pk holds), with what the invalidators ask for.
     const deletions = new Set<string>()

@@ -2,7 +2,7 @@ import { expect } from 'chai'
 import { BaseCache, cacheme, type CascadeJob, type InvalidatorItem, type Pk } from '../../src'
 import { configureBackend, deferred, redisClient } from '../support/backends'
 import { testDatabases } from '../support/fixtures'
-import { openPoll, PollCache, seedPoll, type Poll } from './poll'
+import { openPoll, PollCache, seedPoll, type Poll, type Question } from './poll'
 
 for (const db of testDatabases()) {
   describe(`BaseCache cascade through Sequelize hooks on ${db.dialect}`, () => {
@@ -139,6 +139,21 @@ for (const db of testDatabases()) {
 
 describe('BaseCache cascade', () => {
   beforeEach(() => configureBackend('redis'))
+
+  it('runs the invalidator of a model it does not cache on the row the hook gave, loading nothing', async () => {
+    const poll = openPoll(testDatabases()[0])
+    await seedPoll(poll)
+    const followUps: CascadeJob[] = []
+    const cache = new BaseCache({ scheduler: job => void followUps.push(job) })
+    cache.register<Question>(poll.Question, { invalidator: question => [['User', question.authorId, false]] })
+    cache.registerModels([poll.Question])
+    const question = (await poll.Question.findByPk(1))!
+    poll.queries.length = 0
+    await question.update({ text: 'changed' })
+    expect(poll.queries, 'the UPDATE alone').to.have.length(1)
+    expect(followUps.map(job => job.followUps)).to.deep.equal([[['user', 1, 'default']]])
+    await poll.sequelize.close()
+  })
 
   /** Two models that name each other in their invalidators, whose rows change on every load: only the visited set ends a cascade. */
   async function cycle(immediate: boolean) {
