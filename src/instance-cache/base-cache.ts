@@ -8,7 +8,7 @@ import { onModelChange, type ChangeListener } from '../sequelize/model-change'
 import type { ManyRead, ManyWrite } from '../store/store'
 import { CachedQuery } from './cached-query'
 import { Invalidations, runCascade, visitId, type CascadeJob, type FollowUp } from './cascade'
-import { BUILTIN_FIELD_TYPES, decodeFields, fieldFromJson, fieldToJson, mergeFieldTypes, modelName, type FieldType, type FieldTypes, type Pk } from './fields'
+import { BUILTIN_FIELD_TYPES, checkedPk, decodeFields, fieldFromJson, fieldToJson, mergeFieldTypes, modelName, type FieldType, type FieldTypes, type Pk } from './fields'
 import { pkOf, resolveFunctions, type ModelCacheFunctions, type ResolvedFunctions, type SerializedRow } from './model-functions'
 import { isQueryableModel, type QueryableModel, type QueryOptions } from './queryable-model'
 import { stableJson } from './stable-json'
@@ -279,9 +279,9 @@ export class BaseCache {
         current.report(error, { operation: 'invalidate', key: held.map(({ key }) => key) })
       }
     }
-    // Per held version: what is cached (null: known missing), or absent when the store could not tell.
-    const cached = new Map(held.map(({ version }, i) => [version, claim && { raw: claim.values[i], data: parseStored(claim.values[i]) }]))
-    const notCached = (version: string) => claim !== undefined && cached.has(version) && cached.get(version)!.raw === undefined
+    // Per held version, the stored string the claim read; no map when the store could not tell.
+    const stored = claim && new Map(held.map(({ version }, i) => [version, claim.values[i]]))
+    const notCached = (version: string) => stored !== undefined && stored.has(version) && stored.get(version) === undefined
     const active = options.updateOnly ? versions.filter(({ version }) => !notCached(version)) : versions
     // @cacheme values may have read an instance that has expired since: they are invalidated all the same.
     const changedKeys = held.filter(({ version }) => options.updateOnly && notCached(version)).map(({ key }) => key)
@@ -302,9 +302,8 @@ export class BaseCache {
       const key = held.find(each => each.version === version)?.key
       if (key !== undefined) {
         const next = row === null || row === undefined ? null : await this.#serialize(functions, model, version, row)
-        const before = cached.get(version)
         if (next === null) writes.push({ key: full(key), value: undefined, ttlMs: 0 })
-        else if (before && sameData(before.data, next)) continue
+        else if (sameData(parseStored(stored?.get(version)), next)) continue
         else writes.push({ key: full(key), value: JSON.stringify(next), ttlMs: this.#ttlMs(current) })
         changedKeys.push(key)
       }
@@ -413,12 +412,6 @@ export class BaseCache {
     if (!versions.includes(version)) throw new CachemeError('INVALID_OPTIONS', `${caller}: unknown version ${JSON.stringify(version)} (versions: ${versions.join(', ')})`)
     return version
   }
-}
-
-/** A pk as keys spell it: a non-empty string or a finite number (0 included). */
-function checkedPk(pk: unknown, caller: string): Pk {
-  if ((typeof pk === 'number' && Number.isFinite(pk)) || (typeof pk === 'string' && pk !== '')) return pk
-  throw new CachemeError('INVALID_KEY', `${caller}: a pk must be a non-empty string or a finite number, got ${pk === '' ? 'an empty string' : String(pk)}`)
 }
 
 /** What a stored value says: data, null (known missing), or undefined (not cached, or unreadable). */

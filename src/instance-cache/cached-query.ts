@@ -1,7 +1,7 @@
 import { CachemeError } from '../errors'
 import type { BaseCache } from './base-cache'
 import { CachedModel, type CachedRow } from './cached-model'
-import { modelName, type Pk } from './fields'
+import { checkedPk, modelName, type Pk } from './fields'
 import { isQueryableModel, type QueryableModel, type QueryOptions } from './queryable-model'
 
 /**
@@ -73,9 +73,7 @@ export class CachedQuery<D extends object = Record<string, unknown>> implements 
    * query does not select it or the row no longer exists.
    */
   async get(pk: Pk): Promise<CachedRow<D>> {
-    if (!((typeof pk === 'number' && Number.isFinite(pk)) || (typeof pk === 'string' && pk !== ''))) {
-      throw new CachemeError('INVALID_KEY', `CachedQuery.get(): a pk must be a non-empty string or a finite number, got ${pk === '' ? 'an empty string' : String(pk)}`)
-    }
+    checkedPk(pk, 'CachedQuery.get()')
     const found = await this.#selected(pk)
     const rows = found === undefined ? [] : await this.#read([found])
     if (rows.length === 0) throw new CachemeError('NOT_FOUND', `CachedQuery.get(): no ${this.model.name} with pk ${JSON.stringify(pk)} in this query`)

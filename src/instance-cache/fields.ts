@@ -4,6 +4,14 @@ import { CachemeError } from '../errors'
 /** A primary key as stored: `''` is not a key, `0` is. */
 export type Pk = string | number
 
+/** A pk as keys spell it: a non-empty string or a finite number (0 included). */
+const isPk = (value: unknown): value is Pk => (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && value !== '')
+
+export function checkedPk(pk: unknown, caller: string): Pk {
+  if (isPk(pk)) return pk
+  throw new CachemeError('INVALID_KEY', `${caller}: a pk must be a non-empty string or a finite number, got ${pk === '' ? 'an empty string' : String(pk)}`)
+}
+
 /** What a converter may need besides the value: the app label of the cache writing it (PK and PKList store it). */
 export interface FieldContext {
   readonly app: string
@@ -58,8 +66,6 @@ export function modelName(model: string | { name: string }): string {
   if (typeof name !== 'string' || name === '') throw new CachemeError('INVALID_OPTIONS', `modelName(): needs a model class or a non-empty name, got ${shown(model)}`)
   return name.toLowerCase()
 }
-
-const isPk = (value: unknown): value is Pk => (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && value !== '')
 
 // The stored shape of PK and PKList: { app, model, pk } or { app, model, pks }.
 const isReference = (json: unknown): json is Record<string, unknown> & FieldContext & { model: string } =>
