@@ -1,45 +1,81 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
-import { CachemeError } from './errors'
+import type { ErrorContext, ErrorHandler } from './errors'
 import { cachemeEvents } from './events'
 import { KeyLayout } from './keys'
 import { metrics } from './metrics'
+import { OptionChecks } from './option-checks'
 import { SingleFlight } from './single-flight'
 import { checkEvictionPolicy } from './store/eviction-policy'
-import { FailOpenStore, UNAVAILABLE } from './store/fail-open-store'
+import { FailOpenStore, type FailOpenOptions } from './store/fail-open-store'
 import { MemoryStore } from './store/memory-store'
 import { RedisStore } from './store/redis-store'
-import type { Store } from './store/store'
-
-/** What cacheme was doing when a store fault happened; handed to `onError`. */
-export interface ErrorContext {
-  /** `refresh`: recomputing a value served stale within its grace failed. */
-  readonly operation: 'read' | 'write' | 'refresh' | 'invalidate' | 'close'
-  /** The cache key or dependency keys concerned, when there are any. */
-  readonly key?: string | readonly string[]
-  /** `ClassName.method` (or the function name) whose call met the fault. */
-  readonly method?: string
-}
-
-export type ErrorHandler = (error: unknown, context: ErrorContext) => void
+import { UNAVAILABLE, type Store } from './store/store'
 
 export interface ConfigureOptions {
-  /** An ioredis `Redis` or `Cluster`, a Redis URL, or ioredis options. */
+  /**
+   * The Redis to cache in: an ioredis `Redis` or `Cluster` (left open by `shutdown()`), a Redis
+   * URL or ioredis options (a client cacheme opens and closes).
+   * @default undefined: the in-process memory store
+   * @example
+   * configure({ redis: process.env.REDIS_URL })
+   */
   readonly redis?: Redis | Cluster | string | RedisOptions
-  /** `'memory'` keeps everything in this process; `'redis'` (the default when `redis` is given). */
+  /**
+   * `'memory'` keeps everything in this process (tests, a single process); `'redis'` needs `redis`.
+   * @default 'redis' when `redis` is given, else 'memory'
+   * @example
+   * configure({ store: 'memory' })
+   */
   readonly store?: 'memory' | 'redis'
-  /** Every key cacheme writes starts with it. Default `CM:`. */
+  /**
+   * Every key cacheme writes starts with it, so applications can share one Redis.
+   * @default 'CM:'
+   * @example
+   * configure({ redis, prefix: 'shop:' })
+   */
   readonly prefix?: string
-  /** false: decorated methods run uncached, hooks do nothing, no Redis traffic. Default true. */
+  /**
+   * false: decorated methods run uncached, hooks do nothing, no Redis traffic.
+   * @default true
+   * @example
+   * configure({ enabled: process.env.NODE_ENV !== 'test' })
+   */
   readonly enabled?: boolean
-  /** Default time to live of entries, in seconds; none by default. */
+  /**
+   * Time to live of entries, in seconds, for methods that set no `ttl` of their own; 0 for none.
+   * @default 0: entries live until invalidated
+   * @example
+   * configure({ redis, ttl: 3600 })
+   */
   readonly ttl?: number
-  /** Store faults are reported here and never thrown at callers. Default: a console warning. */
+  /**
+   * Store faults are handed here and never thrown at callers (a handler that throws is ignored).
+   * @default a console warning
+   * @example
+   * configure({ redis, onError: (error, { operation, method }) => logger.warn({ error, operation, method }) })
+   */
   readonly onError?: ErrorHandler
-  /** Longest wait for one Redis operation, in seconds; past it the call computes uncached. Default 0.25. */
+  /**
+   * Longest wait for one Redis operation, in seconds; past it the call computes uncached.
+   * @default 0.25
+   * @example
+   * configure({ redis, timeout: 0.1 })
+   */
   readonly timeout?: number
-  /** Invalidations kept while Redis is unreachable; past it the whole prefix is treated as stale. Default 10000. */
+  /**
+   * Invalidations kept while Redis is unreachable, delivered when it answers again; past this
+   * many, every entry under the prefix is treated as stale instead.
+   * @default 10000
+   * @example
+   * configure({ redis, replayQueueSize: 50_000 })
+   */
   readonly replayQueueSize?: number
-  /** Results whose JSON is larger than this many bytes are returned uncached. Default: no limit. */
+  /**
+   * Results whose JSON is larger than this many bytes are returned uncached (and reported); 0 for no limit.
+   * @default 0: no limit
+   * @example
+   * configure({ redis, maxValueBytes: 512 * 1024 })
+   */
   readonly maxValueBytes?: number
 }
 
@@ -56,11 +92,13 @@ export interface Runtime {
   readonly maxValueBytes: number
   /** Computations in flight in this process, by entry. */
   readonly flights: SingleFlight
+  /** Invalidations waiting for Redis to answer again; absent for the memory store, which cannot fail. */
+  readonly pendingInvalidations?: () => number
 }
 
-const OPTION_NAMES = new Set(['redis', 'store', 'prefix', 'enabled', 'ttl', 'onError', 'timeout', 'replayQueueSize', 'maxValueBytes'])
+const OPTION_NAMES: readonly (keyof ConfigureOptions)[] = ['redis', 'store', 'prefix', 'enabled', 'ttl', 'onError', 'timeout', 'replayQueueSize', 'maxValueBytes']
 const DEFAULT_PREFIX = 'CM:'
-const DEFAULT_TIMEOUT_SECONDS = 0.25
+const DEFAULT_TIMEOUT_MS = 250
 const DEFAULT_REPLAY_QUEUE_SIZE = 10_000
 
 const warn: ErrorHandler = (error, context) => {
@@ -119,28 +157,15 @@ export async function closeStore(runtime: Runtime): Promise<void> {
 
 /** A configuration and its store, not put in force: configure() uses it, and so does a BaseCache given its own Redis. */
 export function createRuntime(options: ConfigureOptions): Runtime {
-  if (options === null || typeof options !== 'object') {
-    throw new CachemeError('INVALID_CONFIG', `configure() takes an options object, got ${options === null ? 'null' : typeof options}`)
-  }
-  for (const name of Object.keys(options)) {
-    if (!OPTION_NAMES.has(name)) {
-      throw new CachemeError('INVALID_CONFIG', `configure(): unknown option '${name}' (known: ${[...OPTION_NAMES].join(', ')})`)
-    }
-  }
-  const { ttl, onError = warn, enabled = true, prefix = DEFAULT_PREFIX } = options
-  const timeout = options.timeout ?? DEFAULT_TIMEOUT_SECONDS
-  const replayQueueSize = options.replayQueueSize ?? DEFAULT_REPLAY_QUEUE_SIZE
-  const maxValueBytes = options.maxValueBytes ?? 0
-  const fail = (problem: string): never => {
-    throw new CachemeError('INVALID_CONFIG', `configure(): ${problem}`)
-  }
-  if (ttl !== undefined && !isNonNegative(ttl)) fail(`ttl must be a number of seconds >= 0, got ${String(ttl)}`)
-  if (!isNonNegative(timeout) || timeout === 0) fail(`timeout must be a number of seconds > 0, got ${String(timeout)}`)
-  if (!Number.isInteger(replayQueueSize) || replayQueueSize < 1) fail(`replayQueueSize must be a whole number >= 1, got ${String(replayQueueSize)}`)
-  if (!Number.isInteger(maxValueBytes) || maxValueBytes < 0) fail(`maxValueBytes must be a whole number of bytes >= 0, got ${String(maxValueBytes)}`)
-  if (typeof onError !== 'function') fail('onError must be a function')
-  if (typeof enabled !== 'boolean') fail('enabled must be a boolean')
-  const layout = new KeyLayout(prefix)
+  const checks = new OptionChecks('configure()', 'INVALID_CONFIG')
+  checks.object(options, OPTION_NAMES)
+  const ttlMs = checks.milliseconds('ttl', options.ttl) ?? 0
+  const timeoutMs = checks.milliseconds('timeout', options.timeout, { positive: true }) ?? DEFAULT_TIMEOUT_MS
+  const replayLimit = checks.wholeNumber('replayQueueSize', options.replayQueueSize ?? DEFAULT_REPLAY_QUEUE_SIZE, 1)
+  const maxValueBytes = checks.wholeNumber('maxValueBytes', options.maxValueBytes ?? 0, 0, 'bytes')
+  const onError = checks.optionalFunction('onError', options.onError) ?? warn
+  const enabled = checks.optionalBoolean('enabled', options.enabled) ?? true
+  const layout = new KeyLayout(options.prefix ?? DEFAULT_PREFIX)
   // A handler that throws must not break the caller; a skipped store was reported when it failed.
   const report: ErrorHandler = (error, context) => {
     if (error === UNAVAILABLE) return
@@ -151,35 +176,36 @@ export function createRuntime(options: ConfigureOptions): Runtime {
       // the handler's own failure has nowhere better to go
     }
   }
-  const store = createStore(options, layout, { timeoutMs: Math.round(timeout * 1000), replayLimit: replayQueueSize, report })
-  return { store, layout, enabled, ttlMs: Math.round((ttl ?? 0) * 1000), report, maxValueBytes, flights: new SingleFlight() }
+  const { store, pendingInvalidations } = createStore(options, layout, checks, {
+    timeoutMs,
+    replayLimit,
+    report,
+    onCircuit: state => cachemeEvents.emit('circuit', state),
+    onReplay: (delivered, pending) => cachemeEvents.emit('replay', delivered, pending),
+    onOverflow: () => cachemeEvents.emit('overflow'),
+  })
+  return { store, layout, enabled, ttlMs, report, maxValueBytes, flights: new SingleFlight(), pendingInvalidations }
 }
 
-function isNonNegative(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0
-}
-
-function createStore(options: ConfigureOptions, layout: KeyLayout, failOpen: ConstructorParameters<typeof FailOpenStore>[1]): Store {
+function createStore(options: ConfigureOptions, layout: KeyLayout, checks: OptionChecks, failOpen: FailOpenOptions): Pick<Runtime, 'store' | 'pendingInvalidations'> {
   const { redis, store } = options
-  if (store !== undefined && store !== 'memory' && store !== 'redis') {
-    throw new CachemeError('INVALID_CONFIG', `configure(): store must be 'memory' or 'redis', got ${JSON.stringify(store)}`)
-  }
+  if (store !== undefined && store !== 'memory' && store !== 'redis') checks.fail(`store must be 'memory' or 'redis', got ${JSON.stringify(store)}`)
   if (store === 'memory' || (store === undefined && redis === undefined)) {
-    if (redis !== undefined) throw new CachemeError('INVALID_CONFIG', "configure(): give either redis or store: 'memory', not both")
-    return new MemoryStore(layout)
+    if (redis !== undefined) checks.fail("give either redis or store: 'memory', not both")
+    return { store: new MemoryStore(layout) }
   }
-  if (redis === undefined) throw new CachemeError('INVALID_CONFIG', "configure(): store 'redis' needs the redis option")
+  if (redis === undefined) checks.fail("store 'redis' needs the redis option")
   const remote = (client: Redis | Cluster, owned: boolean) => {
     // The store defines its script commands first: an auto-pipelining client builds its pipeline
     // from the commands it knows when the first command is sent.
     const store = new FailOpenStore(new RedisStore(client, layout, owned), failOpen)
     warnOnUnsafeEviction(client)
-    return store
+    return { store, pendingInvalidations: () => store.pendingInvalidations }
   }
   if (redis instanceof Redis || redis instanceof Cluster || isRedisClient(redis)) return remote(redis, false)
   if (typeof redis === 'string') return remote(quiet(new Redis(redis)), true)
   if (typeof redis === 'object' && redis !== null) return remote(quiet(new Redis(redis)), true)
-  throw new CachemeError('INVALID_CONFIG', `configure(): redis must be an ioredis client, a URL or options, got ${typeof redis}`)
+  return checks.fail(`redis must be an ioredis client, a URL or options, got ${typeof redis}`)
 }
 
 const checkedClients = new WeakSet<object>()

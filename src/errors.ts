@@ -25,3 +25,16 @@ export class CachemeError extends Error {
     super(message, options)
   }
 }
+
+/** What cacheme was doing when a store fault happened; handed to `onError`. */
+export interface ErrorContext {
+  /** `refresh`: recomputing a value served stale within its grace failed. */
+  readonly operation: 'read' | 'write' | 'refresh' | 'invalidate' | 'close'
+  /** The cache key or dependency keys concerned, when there are any. */
+  readonly key?: string | readonly string[]
+  /** `ClassName.method` (or the function name) whose call met the fault. */
+  readonly method?: string
+}
+
+/** Where faults go: `configure({ onError })`, and each store's own reporting. */
+export type ErrorHandler = (error: unknown, context: ErrorContext) => void

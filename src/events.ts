@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import type { ErrorContext } from './config'
+import type { ErrorContext } from './errors'
 
 /** What cacheme announces; listen with `cachemeEvents.on(name, listener)`. */
 export interface CachemeEventMap {

@@ -4,13 +4,16 @@ import { cachemeEvents } from './events'
 import { metrics } from './metrics'
 import type { InvalidateOptions } from './store/store'
 
-/**
- * One way of choosing what to invalidate by hand. `grace: false` deletes entries that have grace
- * instead of keeping them stale (keys and patterns always delete).
- */
-export type InvalidateTarget = ({ readonly key: string } | { readonly invalidKey: string } | { readonly tag: string } | { readonly pattern: string }) & { readonly grace?: boolean }
+/** The ways of choosing what to invalidate by hand (see `invalidate()`), in the order messages list them. */
+export const TARGET_KINDS = ['key', 'invalidKey', 'tag', 'pattern'] as const
+export type TargetKind = (typeof TARGET_KINDS)[number]
 
-const TARGETS = ['key', 'invalidKey', 'tag', 'pattern'] as const
+/**
+ * One way of choosing what to invalidate by hand: `{ key }`, `{ invalidKey }`, `{ tag }` or
+ * `{ pattern }`. `grace: false` deletes entries that have grace instead of keeping them stale
+ * (keys and patterns always delete).
+ */
+export type InvalidateTarget = { readonly [Kind in TargetKind]: { readonly [Name in Kind]: string } }[TargetKind] & { readonly grace?: boolean }
 
 let issued = 0
 
@@ -75,10 +78,10 @@ export async function invalidateDependencies(invalidKeys: Iterable<string>, opti
   }
 }
 
-function chosen(target: InvalidateTarget): [(typeof TARGETS)[number], string] {
-  const given = target === null || typeof target !== 'object' ? [] : TARGETS.filter(name => (target as Record<string, unknown>)[name] !== undefined)
+function chosen(target: InvalidateTarget): [TargetKind, string] {
+  const given = target === null || typeof target !== 'object' ? [] : TARGET_KINDS.filter(name => (target as Record<string, unknown>)[name] !== undefined)
   if (given.length !== 1) {
-    throw new CachemeError('INVALID_OPTIONS', `invalidate() takes exactly one of ${TARGETS.join(', ')}, got ${given.length === 0 ? 'none' : given.join(' and ')}`)
+    throw new CachemeError('INVALID_OPTIONS', `invalidate() takes exactly one of ${TARGET_KINDS.join(', ')}, got ${given.length === 0 ? 'none' : given.join(' and ')}`)
   }
   const value = (target as Record<string, unknown>)[given[0]]
   if (typeof value !== 'string' || value === '') {

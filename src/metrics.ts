@@ -19,6 +19,10 @@ export type TagStats = {
 export type Counter = keyof TagStats
 
 const ZERO: TagStats = { hits: 0, misses: 0, stores: 0, refused: 0, invalidations: 0, errors: 0, computeMs: 0 }
+
+/** Every counter, in the order reports list them; they name the fields of the store's per-tag totals too. */
+export const COUNTERS = Object.keys(ZERO) as readonly Counter[]
+
 /** How often counters are added to the shared totals in the store, for `cacheme stats`. */
 const FLUSH_INTERVAL_MS = 5_000
 
@@ -68,7 +72,7 @@ export class Metrics {
       await this.#sink(deltas)
     } catch {
       // the sink reported it; keep the counts for the next flush
-      for (const [tag, stats] of deltas) for (const counter of Object.keys(stats) as Counter[]) bump(this.#unflushed, tag, counter, stats[counter])
+      for (const [tag, stats] of deltas) for (const counter of COUNTERS) bump(this.#unflushed, tag, counter, stats[counter])
     }
   }
 }

@@ -1,5 +1,5 @@
 import type { AnyContainer, Container, ResultOf } from './container'
-import { CachemeError } from './errors'
+import { OptionChecks } from './option-checks'
 
 /** Keys returned by `invalidKeys`: a string, null, or nested arrays of them. */
 export type InvalidKeys = string | null | undefined | readonly InvalidKeys[]
@@ -15,67 +15,106 @@ export interface ModelClass {
 export type M2MCacheKeys = Record<string, (ids: unknown[]) => InvalidKeys>
 
 export interface CachemeOptions<C extends AnyContainer = Container> {
-  /** The cache key of a call. A key with `>` is a hash field: `Book:1>owner`. */
+  /**
+   * The cache key of a call, made from its container (`c.self`, `c.args`, the parameters by name).
+   * A key with `>` is a field of a hash: `Book:1>owner` is field `owner` of `Book:1`. Required.
+   * @example
+   * cacheme({ key: c => `Book:${c.book.id}>owner` })
+   */
   readonly key: (c: C) => string
-  /** Dependency keys: the call's entry is deleted when any of them is invalidated. `c.result` is set. */
+  /**
+   * Dependency keys: the call's entry is deleted when any of them is invalidated (a change of a
+   * model whose `cacheKey` it is, `invalidate({ invalidKey })`). `c.result` holds the computed value.
+   * @default none: only the key, its tag and patterns invalidate the entry
+   * @example
+   * cacheme({ key: c => `Book:${c.book.id}>owner`, invalidKeys: c => [`User:${c.book.ownerId}`] })
+   */
   readonly invalidKeys?: (c: C) => InvalidKeys
-  /** Models whose changes invalidate (their instances' `cacheKey`); hooks are installed once per model. */
+  /**
+   * Models whose changes invalidate the keys their instances' `cacheKey` names; the hooks are
+   * installed once per model, when the decorator is applied.
+   * @example
+   * cacheme({ key: c => `Book:${c.book.id}>owner`, invalidKeys: c => `User:${c.book.ownerId}`, invalidModels: [User] })
+   */
   readonly invalidModels?: readonly ModelClass[]
-  /** Through models of belongsToMany links; their static `m2mCacheKeys` name what a link change clears. */
+  /**
+   * Through models of belongsToMany links; their static `m2mCacheKeys` name what a link change clears.
+   * @example
+   * cacheme({ key: c => `Book:${c.book.id}>readers`, invalidKeys: c => `Book:${c.book.id}:readers`, invalidM2MModels: [BookReader] })
+   */
   readonly invalidM2MModels?: readonly ModelClass[]
-  /** Groups the keys for `cachemeTags[tag]`. Default `ClassName.methodName`, or the function's name. */
+  /**
+   * Groups the keys for `cachemeTags[tag]`, `invalidate({ tag })` and the per-tag metrics.
+   * @default 'ClassName.methodName', or the wrapped function's name
+   * @example
+   * cacheme({ key: c => `Book:${c.book.id}>owner`, tag: 'book-owner' })
+   */
   readonly tag?: string
+  /**
+   * Called when a call is served from the cache, with its key and the cached result.
+   * @example
+   * cacheme({ key: c => `Book:${c.book.id}>owner`, hit: key => log.debug('hit', key) })
+   */
   readonly hit?: (key: string, result: ResultOf<C>, c: C) => void
+  /**
+   * Called when a call finds nothing usable in the cache and computes (or joins a computation).
+   * @example
+   * cacheme({ key: c => `Book:${c.book.id}>owner`, miss: key => log.debug('miss', key) })
+   */
   readonly miss?: (key: string, c: C) => void
-  /** Time to live in seconds (0: no expiry); overrides the configured default. */
+  /**
+   * Time to live in seconds; 0 keeps the entry until it is invalidated. Overrides `configure({ ttl })`.
+   * @default the configured `ttl`
+   * @example
+   * cacheme({ key: c => `Rates:${c.currency}`, ttl: 60 })
+   */
   readonly ttl?: number
   /**
    * Seconds a value may still be served after its ttl, or after an invalidation that allows it,
-   * while one caller recomputes it in the background. Default 0.
+   * while one caller recomputes it in the background (stale-while-revalidate).
+   * @default 0
+   * @example
+   * cacheme({ key: c => `Book:${c.book.id}>summary`, ttl: 300, grace: 30 })
    */
   readonly grace?: number
   /**
    * Seconds one process may hold the right to compute a missing key while other processes wait
-   * for its value (polling), before they compute it themselves. Default: no lease.
+   * for its value (polling), before they compute it themselves.
+   * @default no lease: each process computes its own misses
+   * @example
+   * cacheme({ key: c => `Report:${c.month}`, lease: 10 })
    */
   readonly lease?: number
-  /** true: run uncached for this call. */
+  /**
+   * true: this call runs uncached (nothing read, nothing stored).
+   * @default none: every call uses the cache
+   * @example
+   * cacheme({ key: c => `Book:${c.book.id}>owner`, skip: c => c.self.preview })
+   */
   readonly skip?: (c: C) => boolean
 }
 
 const FUNCTION_OPTIONS = ['key', 'invalidKeys', 'hit', 'miss', 'skip'] as const
 const MODEL_OPTIONS = ['invalidModels', 'invalidM2MModels'] as const
-const KNOWN = new Set<string>([...FUNCTION_OPTIONS, ...MODEL_OPTIONS, 'tag', 'ttl', 'grace', 'lease'])
+const SECONDS_OPTIONS = ['ttl', 'grace', 'lease'] as const
+const KNOWN: readonly (keyof CachemeOptions)[] = [...FUNCTION_OPTIONS, ...MODEL_OPTIONS, 'tag', ...SECONDS_OPTIONS]
 
 /** Checks decorator options when the decorator is applied, naming the method in every error. */
 export function validateOptions(options: unknown, owner: string): asserts options is CachemeOptions {
-  const fail = (problem: string): never => {
-    throw new CachemeError('INVALID_OPTIONS', `@cacheme on ${owner}: ${problem}`)
-  }
-  if (options === null || typeof options !== 'object') fail(`options must be an object, got ${options === null ? 'null' : typeof options}`)
-  const given = options as Record<string, unknown>
-  for (const name of Object.keys(given)) {
-    if (!KNOWN.has(name)) fail(`unknown option '${name}' (known: ${[...KNOWN].join(', ')})`)
-  }
-  if (given.key === undefined) fail('the key option is required')
-  for (const name of FUNCTION_OPTIONS) {
-    if (given[name] !== undefined && typeof given[name] !== 'function') fail(`${name} must be a function, got ${typeof given[name]}`)
-  }
+  const checks = new OptionChecks(`@cacheme on ${owner}`)
+  const given = checks.object(options as Record<string, unknown>, KNOWN)
+  if (given.key === undefined) checks.fail('the key option is required')
+  for (const name of FUNCTION_OPTIONS) checks.optionalFunction(name, given[name] as Function | undefined)
   for (const name of MODEL_OPTIONS) {
     const models = given[name]
     if (models === undefined) continue
-    if (!Array.isArray(models)) fail(`${name} must be an array of Sequelize models`)
+    if (!Array.isArray(models)) checks.fail(`${name} must be an array of Sequelize models`)
     for (const model of models as unknown[]) {
       if (typeof model !== 'function' || typeof (model as unknown as ModelClass).addHook !== 'function') {
-        fail(`${name} must contain Sequelize model classes, got ${model === null ? 'null' : typeof model}`)
+        checks.fail(`${name} must contain Sequelize model classes, got ${model === null ? 'null' : typeof model}`)
       }
     }
   }
-  if (given.tag !== undefined && (typeof given.tag !== 'string' || given.tag === '')) fail('tag must be a non-empty string')
-  for (const name of ['ttl', 'grace', 'lease']) {
-    const seconds = given[name]
-    if (seconds !== undefined && !(typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0)) {
-      fail(`${name} must be a number of seconds >= 0, got ${String(seconds)}`)
-    }
-  }
+  checks.optionalString('tag', given.tag)
+  for (const name of SECONDS_OPTIONS) checks.milliseconds(name, given[name])
 }

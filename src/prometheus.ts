@@ -1,10 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { runtime } from './config'
-import { metrics, type Counter } from './metrics'
-import { FailOpenStore } from './store/fail-open-store'
+import { COUNTERS, metrics, type Counter } from './metrics'
 
-/** Counter name and help line of each per-tag counter. */
-const COUNTERS: Record<Counter, [name: string, help: string, scale?: number]> = {
+/** The exposition name and help line of each per-tag counter, and the factor to its Prometheus unit. */
+const EXPOSED: Record<Counter, [name: string, help: string, scale?: number]> = {
   hits: ['cacheme_hits_total', 'Calls served from the cache.'],
   misses: ['cacheme_misses_total', 'Calls that computed or joined a computation.'],
   stores: ['cacheme_stores_total', 'Computed values stored.'],
@@ -18,14 +17,15 @@ const COUNTERS: Record<Counter, [name: string, help: string, scale?: number]> = 
 export function prometheusMetrics(): string {
   const all = metrics.all()
   const lines: string[] = []
-  for (const [counter, [name, help, scale = 1]] of Object.entries(COUNTERS) as [Counter, [string, string, number?]][]) {
+  for (const counter of COUNTERS) {
+    const [name, help, scale = 1] = EXPOSED[counter]
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`)
     for (const [tag, stats] of all) lines.push(`${name}{tag="${escapeLabel(tag)}"} ${stats[counter] * scale}`)
   }
-  const store = runtime().store
-  if (store instanceof FailOpenStore) {
+  const pending = runtime().pendingInvalidations?.()
+  if (pending !== undefined) {
     lines.push('# HELP cacheme_pending_invalidations Invalidations waiting for Redis to answer.', '# TYPE cacheme_pending_invalidations gauge')
-    lines.push(`cacheme_pending_invalidations ${store.pendingInvalidations}`)
+    lines.push(`cacheme_pending_invalidations ${pending}`)
   }
   return lines.join('\n') + '\n'
 }

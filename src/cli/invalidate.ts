@@ -1,13 +1,10 @@
-import { invalidate, type InvalidateTarget } from '../invalidation'
+import { invalidate, type InvalidateTarget, type TargetKind } from '../invalidation'
 import { CliError, EXIT } from './exit'
 import { scan } from './names'
 import { plural, type Output } from './output'
 import { Progress } from './progress'
 import type { Session } from './session'
 import { requireTag } from './tags'
-
-export const TARGET_KINDS = ['key', 'invalidKey', 'tag', 'pattern'] as const
-export type TargetKind = (typeof TARGET_KINDS)[number]
 
 export interface Target {
   readonly kind: TargetKind

@@ -1,9 +1,10 @@
 import { Command, CommanderError, Option } from 'commander'
 import { CachemeError } from '../errors'
+import { TARGET_KINDS, type TargetKind } from '../invalidation'
 import { CliError, EXIT } from './exit'
 import { runGc } from './gc'
 import { inspect } from './inspect'
-import { invalidateCommand, TARGET_KINDS, type TargetKind } from './invalidate'
+import { invalidateCommand } from './invalidate'
 import { Output, type CliIo } from './output'
 import { Session, messageOf } from './session'
 import { stats } from './stats'
@@ -100,14 +101,15 @@ function buildProgram(io: CliIo, finished: (code: number) => void): Command {
     tag: new Option('--tag <tag>', 'every entry of a tag'),
     pattern: new Option('--pattern <glob>', 'every key matching a Redis glob inside the prefix (progress shown on a terminal)'),
   }
-  const invalidateCmd = program.command('invalidate').description('invalidate entries: give exactly one of --key, --invalid-key, --tag, --pattern')
+  const targetFlags = TARGET_KINDS.map(kind => targets[kind].long).join(', ')
+  const invalidateCmd = program.command('invalidate').description(`invalidate entries: give exactly one of ${targetFlags}`)
   for (const kind of TARGET_KINDS) invalidateCmd.addOption(targets[kind].conflicts(TARGET_KINDS.filter(other => other !== kind)))
   invalidateCmd
     .option('--dry-run', 'count what would be invalidated, remove nothing')
     .option('--no-grace', 'delete entries that have grace instead of keeping them stale')
     .action((options: Record<string, unknown>, command: Command) => {
       const kind = TARGET_KINDS.find(name => options[name] !== undefined)
-      if (kind === undefined) command.error('error: invalidate needs one of --key, --invalid-key, --tag, --pattern', { exitCode: EXIT.usage })
+      if (kind === undefined) command.error(`error: invalidate needs one of ${targetFlags}`, { exitCode: EXIT.usage })
       const target = { kind, value: String(options[kind]) }
       const flags = { dryRun: options.dryRun === true, grace: options.grace !== false }
       return connected(command, (session, out) => invalidateCommand(session, out, target, flags))

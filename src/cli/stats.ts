@@ -1,10 +1,8 @@
+import { COUNTERS } from '../metrics'
 import { EXIT } from './exit'
 import { scan, startingWith } from './names'
 import { table, type Output } from './output'
 import type { Session } from './session'
-
-/** The counters every process adds to `layout.statsHash(tag)`; each is 0 until counted. */
-const COUNTERS = ['hits', 'misses', 'stores', 'refused', 'invalidations', 'errors', 'computeMs'] as const
 
 interface TagTotals {
   readonly tag: string
@@ -32,11 +30,14 @@ export async function stats(session: Session, out: Output): Promise<number> {
   }
   totals.sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0))
   const document = totals.map(({ tag, counters, hitRate, meanComputeMs }) => ({ tag, ...counters, hitRate, meanComputeMs }))
-  out.result({ prefix: layout.prefix, tags: document }, () => describe(totals, layout.prefix))
+  out.result({ prefix: layout.prefix, tags: document }, () => statsTable(totals, layout.prefix))
   return EXIT.ok
 }
 
-/** Every numeric field is kept (processes may count more than the table shows); missing counters are 0. */
+/**
+ * The counters every process adds to `layout.statsHash(tag)`, each 0 until counted. Every numeric
+ * field is kept (processes of another version may count more than this one knows).
+ */
 function totalsOf(tag: string, fields: Record<string, string>): TagTotals {
   const counters: Record<string, number> = Object.fromEntries(COUNTERS.map(name => [name, 0]))
   for (const [name, text] of Object.entries(fields)) {
@@ -52,7 +53,7 @@ function totalsOf(tag: string, fields: Record<string, string>): TagTotals {
   }
 }
 
-function describe(totals: readonly TagTotals[], prefix: string): string {
+function statsTable(totals: readonly TagTotals[], prefix: string): string {
   if (totals.length === 0) return `no statistics under prefix ${prefix}\n`
   const rows = totals.map(({ tag, counters, hitRate, meanComputeMs }) => [
     tag,

@@ -1,14 +1,14 @@
 import type { EntryRef } from '../keys'
 import type { InvalidateOptions } from '../store/store'
 
-/** An invalidation to deliver to the store: what `Store` offers for emptying and deleting. */
-export type Invalidation =
+/** An invalidation waiting to be delivered to the store: what `Store` offers for emptying and deleting. */
+export type PendingInvalidation =
   | { readonly kind: 'sets'; readonly sets: readonly string[]; readonly options?: InvalidateOptions }
   | { readonly kind: 'entries'; readonly entries: readonly EntryRef[] }
   | { readonly kind: 'pattern'; readonly pattern: string }
 
 /** What the queue falls back to when it overflows: every entry under the prefix is stale. */
-export const EVERYTHING: Invalidation = { kind: 'pattern', pattern: '*' }
+export const EVERYTHING: PendingInvalidation = { kind: 'pattern', pattern: '*' }
 
 /**
  * Invalidations that could not be delivered, kept in order until the store answers again. It is
@@ -16,7 +16,7 @@ export const EVERYTHING: Invalidation = { kind: 'pattern', pattern: '*' }
  * which is safe (everything is recomputed) where dropping one would not be.
  */
 export class ReplayQueue {
-  #items: Invalidation[] = []
+  #items: PendingInvalidation[] = []
 
   constructor(
     private readonly limit: number,
@@ -27,7 +27,7 @@ export class ReplayQueue {
     return this.#items.length
   }
 
-  push(invalidation: Invalidation): void {
+  push(invalidation: PendingInvalidation): void {
     if (this.#items[0] === EVERYTHING) return // already covers it
     if (this.#items.length >= this.limit) {
       this.#items = [EVERYTHING]
@@ -37,7 +37,7 @@ export class ReplayQueue {
     this.#items.push(invalidation)
   }
 
-  peek(): Invalidation | undefined {
+  peek(): PendingInvalidation | undefined {
     return this.#items[0]
   }
 

@@ -1,29 +1,28 @@
-import type { ErrorContext } from '../config'
-import { CachemeError } from '../errors'
-import { cachemeEvents } from '../events'
+import type { ErrorHandler } from '../errors'
 import type { EntryRef } from '../keys'
 import { CircuitBreaker } from '../resilience/circuit-breaker'
 import { Deadlines } from '../resilience/deadlines'
-import { ReplayQueue, type Invalidation } from '../resilience/replay-queue'
-import type { GcOptions, GcReport, InvalidateOptions, ManyRead, ManyWrite, ReadResult, Store, WriteRequest } from './store'
+import { ReplayQueue, type PendingInvalidation } from '../resilience/replay-queue'
+import { UNAVAILABLE, type GcOptions, type GcReport, type InvalidateOptions, type ManyRead, type ManyWrite, type ReadResult, type Store, type WriteRequest } from './store'
 
 export interface FailOpenOptions {
   /** Longest wait for one store operation. */
   readonly timeoutMs: number
   /** Undelivered invalidations kept before falling back to invalidating the whole prefix. */
   readonly replayLimit: number
-  readonly report: (error: unknown, context: ErrorContext) => void
+  /** Faults of invalidations, which are queued for replay rather than thrown at the caller. */
+  readonly report: ErrorHandler
+  /** The circuit breaker opened (the store is skipped) or closed again. */
+  readonly onCircuit?: (state: 'open' | 'closed') => void
+  /** Waiting invalidations were delivered; `pending` are still waiting. */
+  readonly onReplay?: (delivered: number, pending: number) => void
+  /** The replay queue overflowed: every entry under the prefix will be invalidated instead. */
+  readonly onOverflow?: () => void
 }
 
 /** Consecutive failures that open the circuit, and how long it stays open before a probe. */
 const FAILURES_TO_OPEN = 2
 const COOLDOWN_MS = 500
-
-/**
- * Thrown, without being reported again, while the store is skipped: the caller computes uncached.
- * One instance, since it carries no detail and is thrown on every call during an outage.
- */
-export const UNAVAILABLE = new CachemeError('STORE_UNAVAILABLE', 'the store is being skipped: it failed, or invalidations are waiting to be delivered')
 
 /**
  * Wraps a remote store so that callers never hang or fail because of it: every operation is
@@ -44,8 +43,8 @@ export class FailOpenStore implements Store {
   constructor(inner: Store, options: FailOpenOptions) {
     this.#inner = inner
     this.#options = options
-    this.#breaker = new CircuitBreaker(FAILURES_TO_OPEN, COOLDOWN_MS, state => cachemeEvents.emit('circuit', state))
-    this.#replay = new ReplayQueue(options.replayLimit, () => cachemeEvents.emit('overflow'))
+    this.#breaker = new CircuitBreaker(FAILURES_TO_OPEN, COOLDOWN_MS, state => options.onCircuit?.(state))
+    this.#replay = new ReplayQueue(options.replayLimit, () => options.onOverflow?.())
     this.#deadlines = new Deadlines(options.timeoutMs)
   }
 
@@ -150,12 +149,12 @@ export class FailOpenStore implements Store {
   }
 
   /** Delivers now when nothing is waiting and the store is reachable; else queues, reports, and returns 0. */
-  async #invalidate(invalidation: Invalidation): Promise<number> {
+  async #invalidate(invalidation: PendingInvalidation): Promise<number> {
     if (this.#replay.size === 0 && this.#breaker.allows()) {
       try {
         return await this.#bounded(progress => this.#deliver(invalidation, progress))
       } catch (error) {
-        this.#options.report(error, { operation: 'invalidate', key: describe(invalidation) })
+        this.#options.report(error, { operation: 'invalidate', key: keysConcerned(invalidation) })
       }
     }
     this.#replay.push(invalidation)
@@ -163,7 +162,7 @@ export class FailOpenStore implements Store {
     return 0
   }
 
-  #deliver(invalidation: Invalidation, onProgress: () => void): Promise<number> {
+  #deliver(invalidation: PendingInvalidation, onProgress: () => void): Promise<number> {
     switch (invalidation.kind) {
       case 'sets':
         return this.#inner.invalidateSets(invalidation.sets, { ...invalidation.options, onProgress })
@@ -196,7 +195,7 @@ export class FailOpenStore implements Store {
       this.#replay.shift()
       delivered++
     }
-    if (delivered > 0) cachemeEvents.emit('replay', delivered, this.#replay.size)
+    if (delivered > 0) this.#options.onReplay?.(delivered, this.#replay.size)
     if (this.#replay.size > 0) {
       this.#draining = undefined
       this.#scheduleReplay()
@@ -218,7 +217,8 @@ export class FailOpenStore implements Store {
   }
 }
 
-function describe(invalidation: Invalidation): string | readonly string[] {
+/** The keys, sets or pattern an invalidation names, for the fault's context. */
+function keysConcerned(invalidation: PendingInvalidation): string | readonly string[] {
   switch (invalidation.kind) {
     case 'sets':
       return invalidation.sets

@@ -1,5 +1,6 @@
 import { CachemeError } from '../errors'
 import type { EntryRef, KeyLayout } from '../keys'
+import { OptionChecks } from '../option-checks'
 
 /**
  * How long an invalidation is remembered for computations that were already running when it
@@ -142,6 +143,13 @@ export interface Store {
   close(): Promise<void>
 }
 
+/**
+ * What a store rejects with, instead of its own fault, while it is being skipped (the fault was
+ * reported when it happened): the caller computes uncached and reports nothing more. One instance,
+ * since it carries no detail and is thrown on every call during an outage.
+ */
+export const UNAVAILABLE = new CachemeError('STORE_UNAVAILABLE', 'the store is being skipped: it failed, or invalidations are waiting to be delivered')
+
 export interface InvalidateOptions {
   /** false: entries with grace are deleted too, not kept stale. Default true. */
   readonly grace?: boolean
@@ -161,9 +169,5 @@ export function guardsOf(layout: KeyLayout, entry: EntryRef, sets: readonly stri
 
 /** The batch size gc() asked for, checked. */
 export function gcBatchSize(options: GcOptions = {}): number {
-  const { batchSize = DEFAULT_GC_BATCH } = options
-  if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
-    throw new CachemeError('INVALID_OPTIONS', `gc(): batchSize must be a positive integer, got ${String(batchSize)}`)
-  }
-  return batchSize
+  return new OptionChecks('gc()').wholeNumber('batchSize', options.batchSize ?? DEFAULT_GC_BATCH, 1)
 }
