@@ -26,18 +26,22 @@ export type AnyContainer = Container<unknown, readonly unknown[], unknown>
 export type ResultOf<C extends AnyContainer> = C extends { result?: infer R } ? R : unknown
 
 /** The declared parameters of a function: names by position (undefined when destructured), and the rest parameter. */
-export interface Parameters {
+export interface ParameterNames {
   readonly names: readonly (string | undefined)[]
   readonly rest: string | undefined
 }
 
-const RESERVED = new Set(['self', 'args', 'result', 'cachemeResult'])
+/** A parameter of one of these names stays out of the container: the field is cacheme's. */
+const OWN_FIELDS = new Set(['self', 'args', 'result', 'cachemeResult'])
+
+/** Makes the container of one call of a function. */
+export type ContainerFactory = (self: unknown, args: unknown[]) => Container
 
 /** Builds containers for one function; its parameter names are read once, here. */
-export function containerFactory(fn: Function): (self: unknown, args: unknown[]) => Container {
+export function containerFactory(fn: Function): ContainerFactory {
   const { names, rest } = parameterNames(fn)
-  const named = names.map((name, index) => [name, index] as const).filter((pair): pair is readonly [string, number] => pair[0] !== undefined && !RESERVED.has(pair[0]))
-  const restName = rest !== undefined && !RESERVED.has(rest) ? rest : undefined
+  const named = names.map((name, index) => [name, index] as const).filter((pair): pair is readonly [string, number] => pair[0] !== undefined && !OWN_FIELDS.has(pair[0]))
+  const restName = rest !== undefined && !OWN_FIELDS.has(rest) ? rest : undefined
   const restFrom = names.length
   return (self, args) => {
     const container: Container = { self, args }
@@ -47,8 +51,13 @@ export function containerFactory(fn: Function): (self: unknown, args: unknown[])
   }
 }
 
+/** Puts the computed value where `invalidKeys` reads it: `c.result` and its alias `c.cachemeResult`. */
+export function holdResult(container: Container, result: unknown): void {
+  container.result = container.cachemeResult = result
+}
+
 /** Reads parameter names from the function's source, as JavaScript prints it. */
-export function parameterNames(fn: Function): Parameters {
+export function parameterNames(fn: Function): ParameterNames {
   const source = Function.prototype.toString.call(fn)
   const single = /^\s*(?:async\s+)?([\p{L}\p{Nl}$_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}$]*)\s*=>/u.exec(source)
   if (single) return { names: [single[1]], rest: undefined }
@@ -78,7 +87,7 @@ function identifierAt(text: string): string | undefined {
 function splitTopLevel(source: string, from: number): string[] {
   const parts: string[] = []
   let depth = 0
-  let current = ''
+  let part = ''
   for (let i = from; i < source.length; i++) {
     const ch = source[i]
     if (ch === '/' && source[i + 1] === '/') {
@@ -91,7 +100,7 @@ function splitTopLevel(source: string, from: number): string[] {
     }
     if (ch === '"' || ch === "'" || ch === '`') {
       const end = closingQuote(source, ch, i + 1)
-      current += source.slice(i, end + 1)
+      part += source.slice(i, end + 1)
       i = end
       continue
     }
@@ -101,13 +110,13 @@ function splitTopLevel(source: string, from: number): string[] {
       depth--
     }
     if (ch === ',' && depth === 0) {
-      parts.push(current)
-      current = ''
+      parts.push(part)
+      part = ''
       continue
     }
-    current += ch
+    part += ch
   }
-  parts.push(current)
+  parts.push(part)
   return parts
 }
 

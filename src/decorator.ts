@@ -1,6 +1,6 @@
 import type { AnyContainer, Container, ResultOf } from './container'
 import { CachemeError } from './errors'
-import { Memoized, ownerName } from './memoize'
+import { Memoized, qualifiedName } from './memoize'
 import { validateOptions, type CachemeOptions } from './options'
 import { registerInvalidModels } from './sequelize/hooks'
 
@@ -37,11 +37,11 @@ export interface CachemeDecorator<C extends AnyContainer = Container> {
 export function cacheme<C extends AnyContainer = Container>(options: CachemeOptions<C>): CachemeDecorator<C> {
   // The container type only guides the caller's key functions; the call path sees any container.
   const loose = options as unknown as CachemeOptions
-  function decorate(...args: unknown[]): unknown {
-    const [first, second, third] = args
-    if (args.length === 1) return wrapFunction(first, loose)
+  function decorate(...applied: unknown[]): unknown {
+    const [first, second, third] = applied
+    if (applied.length === 1) return wrapFunction(first, loose)
     if (isMethodContext(second)) return wrapStandardMethod(first, second, loose)
-    if (args.length === 3 && (typeof second === 'string' || typeof second === 'symbol')) {
+    if (applied.length === 3 && (typeof second === 'string' || typeof second === 'symbol')) {
       return wrapLegacyMethod(first as object, second, third as PropertyDescriptor | undefined, loose)
     }
     throw new CachemeError('INVALID_OPTIONS', '@cacheme applies to methods and functions only')
@@ -50,9 +50,9 @@ export function cacheme<C extends AnyContainer = Container>(options: CachemeOpti
 }
 
 function wrapFunction(fn: unknown, options: CachemeOptions): AsyncFunction {
-  const owner = typeof fn === 'function' && fn.name ? fn.name : 'anonymous function'
+  const name = typeof fn === 'function' && fn.name ? fn.name : 'anonymous function'
   if (typeof fn !== 'function') throw new CachemeError('INVALID_OPTIONS', `cacheme(options)(fn) needs a function, got ${typeof fn}`)
-  return wrap(fn, new Memoized(fn, prepared(options, owner), owner, true))
+  return wrap(fn, new Memoized(fn, prepared(options, name), { settled: name }))
 }
 
 function wrapStandardMethod(method: unknown, context: DecoratorContext, options: CachemeOptions): AsyncFunction {
@@ -60,24 +60,24 @@ function wrapStandardMethod(method: unknown, context: DecoratorContext, options:
   if (context.kind !== 'method' || typeof method !== 'function') {
     throw new CachemeError('INVALID_OPTIONS', `@cacheme on ${name}: applies to methods, not to a ${context.kind}`)
   }
-  const memo = new Memoized(method, prepared(options, name), name, false)
+  const memo = new Memoized(method, prepared(options, name), { provisional: name })
   // Standard decorators are not told their class: learn it when the class or an instance is set up.
   context.addInitializer(function (this: unknown) {
-    memo.nameOwner(ownerName(this, name))
+    memo.settleName(qualifiedName(this, name))
   })
   return wrap(method, memo)
 }
 
-function wrapLegacyMethod(target: object, key: string | symbol, descriptor: PropertyDescriptor | undefined, options: CachemeOptions): PropertyDescriptor {
-  const owner = ownerName(target, String(key))
+function wrapLegacyMethod(target: object, propertyKey: string | symbol, descriptor: PropertyDescriptor | undefined, options: CachemeOptions): PropertyDescriptor {
+  const name = qualifiedName(target, String(propertyKey))
   const method = descriptor?.value
-  if (typeof method !== 'function') throw new CachemeError('INVALID_OPTIONS', `@cacheme on ${owner}: applies to methods, not to accessors or fields`)
-  return { ...descriptor, value: wrap(method, new Memoized(method, prepared(options, owner), owner, true)) }
+  if (typeof method !== 'function') throw new CachemeError('INVALID_OPTIONS', `@cacheme on ${name}: applies to methods, not to accessors or fields`)
+  return { ...descriptor, value: wrap(method, new Memoized(method, prepared(options, name), { settled: name })) }
 }
 
 /** Checks the options and installs the model hooks they ask for, when the decorator is applied. */
-function prepared(options: CachemeOptions, owner: string): CachemeOptions {
-  validateOptions(options, owner)
+function prepared(options: CachemeOptions, name: string): CachemeOptions {
+  validateOptions(options, name)
   const models = [...(options.invalidModels ?? []), ...(options.invalidM2MModels ?? [])]
   if (models.length > 0) registerInvalidModels(models)
   return options

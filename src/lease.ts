@@ -3,6 +3,16 @@ import type { EntryRef } from './keys'
 import type { Computation } from './single-flight'
 import type { Store } from './store/store'
 
+/** The lease on one entry that a computation runs under. */
+export interface LeaseTerms {
+  readonly store: Store
+  readonly entry: EntryRef
+  /** How long the lease is held, and how long the others wait for its value. */
+  readonly ms: number
+  /** A store fault met while taking, waiting for or giving back the lease. */
+  readonly onFault: (error: unknown) => void
+}
+
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
 /**
@@ -11,17 +21,17 @@ const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
  * without one, and compute themselves once the lease time has passed. A store fault makes this
  * caller compute without a lease.
  */
-export async function underLease(store: Store, entry: EntryRef, ms: number, compute: () => Promise<Computation>, onFault: (error: unknown) => void): Promise<Computation> {
-  const name = store.layout.lease(entry)
+export async function underLease({ store, entry, ms, onFault }: LeaseTerms, compute: () => Promise<Computation>): Promise<Computation> {
+  const leaseKey = store.layout.lease(entry)
   let token: string | undefined
   try {
-    token = await store.acquireLease(name, ms)
-    const poll = Math.max(5, Math.min(50, ms / 10))
+    token = await store.acquireLease(leaseKey, ms)
+    const pollMs = Math.max(5, Math.min(50, ms / 10))
     for (const deadline = Date.now() + ms; token === undefined && Date.now() < deadline;) {
-      await sleep(poll)
+      await sleep(pollMs)
       const { value, stale } = await store.read(entry)
-      if (value !== undefined && !stale) return { result: decode(value), stale: false }
-      token = await store.acquireLease(name, ms)
+      if (value !== undefined && !stale) return { result: decode(value), inputsChanged: false }
+      token = await store.acquireLease(leaseKey, ms)
     }
   } catch (error) {
     onFault(error)
@@ -29,6 +39,6 @@ export async function underLease(store: Store, entry: EntryRef, ms: number, comp
   try {
     return await compute()
   } finally {
-    if (token !== undefined) await store.releaseLease(name, token).catch(onFault)
+    if (token !== undefined) await store.releaseLease(leaseKey, token).catch(onFault)
   }
 }

@@ -2,19 +2,49 @@ import { decode, encode } from './codec'
 import { runtime, type Runtime } from './config'
 import { cachemeEvents } from './events'
 import { metrics } from './metrics'
-import { containerFactory, type Container } from './container'
+import { containerFactory, holdResult, type Container, type ContainerFactory } from './container'
 import { CachemeError, type ErrorContext } from './errors'
 import type { EntryRef } from './keys'
 import type { CachemeOptions, InvalidKeys } from './options'
 import { localInvalidations } from './invalidation'
-import { underLease } from './lease'
+import { underLease, type LeaseTerms } from './lease'
 import { type Computation } from './single-flight'
 import { GUARD_TTL_MS, UNAVAILABLE } from './store/store'
 import { tagNamed } from './tags'
 import { recordingDependencies } from './recorded-dependencies'
 
-/** What a read found; `seq` (undefined when the store could not tell) goes with a later write. */
-type Lookup = { hit: true; value: unknown; stale: boolean; seq: number | undefined } | { hit: false; seq: number | undefined }
+/**
+ * One call of a memoized function, from its key on: every step of the call path reads it. It is
+ * built before the read, which fills in `stale` and `seq`, so that a fresh hit allocates nothing more.
+ */
+interface Call {
+  readonly runtime: Runtime
+  readonly self: unknown
+  readonly args: unknown[]
+  readonly container: Container
+  /** As the key function made it. */
+  readonly key: string
+  readonly entry: EntryRef
+  /** The value read is past its ttl, within its grace: it is served and recomputed in the background. */
+  stale: boolean
+  /** The invalidation sequence the read returned, for the write; undefined when the store could not tell. */
+  seq: number | undefined
+}
+
+/** What one computation of a call produced, as far as its write needs it. */
+interface Computed {
+  readonly result: unknown
+  /** When it began: a computation older than the guard's memory is not cached. */
+  readonly started: number
+  /** The invalid keys of the instances it read through the instance cache. */
+  readonly recorded: ReadonlySet<string>
+}
+
+/** Where the read found nothing usable (a decoded value is never a symbol). */
+const MISS = Symbol('miss')
+
+/** The name of a memoized function: settled, or provisional until the first call tells its class. */
+export type MemoizedName = { readonly settled: string } | { readonly provisional: string }
 
 /**
  * The call path of one decorated function: read, and on a miss compute, then store the result with
@@ -24,30 +54,36 @@ type Lookup = { hit: true; value: unknown; stale: boolean; seq: number | undefin
 export class Memoized {
   readonly #fn: Function
   readonly #options: CachemeOptions
-  readonly #container: (self: unknown, args: unknown[]) => Container
-  #owner: string
-  #ownerKnown = false
+  readonly #container: ContainerFactory
+  /** The option's time to live; undefined for the configured default. */
+  readonly #ttlMs: number | undefined
+  readonly #graceMs: number
+  /** undefined: no lease. */
+  readonly #leaseMs: number | undefined
+  /** `ClassName.methodName` (or the function's name): errors name it, and it is the default tag. */
+  #name: string
+  #nameSettled = false
   #tag: string | undefined
 
-  /**
-   * `ownerKnown` false: the class is learnt from the first call's `this` (standard decorators are
-   * not told their class), and with it the default tag `ClassName.methodName`.
-   */
-  constructor(fn: Function, options: CachemeOptions, owner: string, ownerKnown: boolean) {
+  /** A provisional name: the class is learnt from the first call's `this` (standard decorators are not told it). */
+  constructor(fn: Function, options: CachemeOptions, name: MemoizedName) {
     this.#fn = fn
     this.#options = options
-    this.#owner = owner
     this.#container = containerFactory(fn)
+    this.#ttlMs = options.ttl === undefined ? undefined : Math.round(options.ttl * 1000)
+    this.#graceMs = Math.round((options.grace ?? 0) * 1000)
+    this.#leaseMs = options.lease ? options.lease * 1000 : undefined
+    this.#name = 'settled' in name ? name.settled : name.provisional
     if (options.tag !== undefined) this.#useTag(options.tag)
-    if (ownerKnown) this.nameOwner(owner)
+    if ('settled' in name) this.settleName(this.#name)
   }
 
   /** Settles the name used in errors and the default tag, once. */
-  nameOwner(owner: string): void {
-    if (this.#ownerKnown) return
-    this.#ownerKnown = true
-    this.#owner = owner
-    if (this.#tag === undefined) this.#useTag(owner)
+  settleName(name: string): void {
+    if (this.#nameSettled) return
+    this.#nameSettled = true
+    this.#name = name
+    if (this.#tag === undefined) this.#useTag(name)
   }
 
   #useTag(name: string): void {
@@ -56,171 +92,168 @@ export class Memoized {
   }
 
   async call(self: unknown, args: unknown[]): Promise<unknown> {
-    const current = runtime()
-    if (!current.enabled) return this.#fn.apply(self, args)
-    const c = this.#container(self, args)
-    if (this.#options.skip?.(c)) return this.#fn.apply(self, args)
-    if (!this.#ownerKnown) this.nameOwner(ownerName(self, this.#owner))
+    const active = runtime()
+    if (!active.enabled) return this.#fn.apply(self, args)
+    const container = this.#container(self, args)
+    if (this.#options.skip?.(container)) return this.#fn.apply(self, args)
+    if (!this.#nameSettled) this.settleName(qualifiedName(self, this.#name))
 
-    const key = this.#keyOf(c)
-    const entry = current.layout.entry(key, this.#owner)
-    const read = await this.#read(current, key, entry, c)
-    if (read.hit && !read.stale) return read.value
-    const compute = () => this.#leased(current, key, entry, () => this.#compute(current, self, args, c, key, entry, read.seq), read.seq)
-    if (read.hit) {
-      this.#refresh(current, key, entry, compute)
-      return read.value
+    const key = this.#keyOf(container)
+    const call: Call = { runtime: active, self, args, container, key, entry: active.layout.entry(key, this.#name), stale: false, seq: undefined }
+    const cached = await this.#read(call)
+    if (cached !== MISS) {
+      if (call.stale) this.#refresh(call)
+      return cached
     }
 
     metrics.add(this.#tag!, 'misses')
     cachemeEvents.emit('miss', key, this.#tag!)
-    const flight = current.flights.run(entry.full, compute)
+    const compute = () => this.#leased(call)
+    const flight = active.flights.run(call.entry.full, compute)
     const shared = await flight.computation
     // A computation joined late may have read rows that changed before this call began.
-    return flight.joined && shared.stale ? (await compute()).result : shared.result
+    return flight.joined && shared.inputsChanged ? (await compute()).result : shared.result
+  }
+
+  #keyOf(container: Container): string {
+    try {
+      return this.#options.key(container)
+    } catch (error) {
+      throw new CachemeError('KEY_FUNCTION_FAILED', `${this.#name}: the key function threw: ${(error as Error)?.message ?? String(error)}`, { cause: error })
+    }
+  }
+
+  /** The value found, or MISS; fills in the call's `stale` and `seq`. A fault is reported and reads as a miss without a sequence. */
+  async #read(call: Call): Promise<unknown> {
+    try {
+      const { value, stale, seq } = await call.runtime.store.read(call.entry)
+      if (value === undefined) {
+        call.seq = seq
+        return MISS
+      }
+      const result = decode(value)
+      metrics.add(this.#tag!, 'hits')
+      cachemeEvents.emit('hit', call.key, this.#tag!)
+      this.#options.hit?.(call.key, result, call.container)
+      call.stale = stale
+      call.seq = seq
+      return result
+    } catch (error) {
+      // Without the sequence nothing can be written safely: compute and return uncached.
+      this.#report(call, error, 'read')
+      return MISS
+    }
   }
 
   /** A stale value was served: one caller recomputes it in the background; its failure is reported. */
-  #refresh(current: Runtime, key: string, entry: EntryRef, compute: () => Promise<Computation>): void {
-    const { computation, joined } = current.flights.run(entry.full, compute)
-    if (!joined) computation.catch(error => this.#report(current, error, { operation: 'refresh', key }))
-  }
-
-  async #read(current: Runtime, key: string, entry: EntryRef, c: Container): Promise<Lookup> {
-    try {
-      const { value, stale, seq } = await current.store.read(entry)
-      if (value === undefined) return { hit: false, seq }
-      const result = decode(value)
-      metrics.add(this.#tag!, 'hits')
-      cachemeEvents.emit('hit', key, this.#tag!)
-      this.#options.hit?.(key, result, c)
-      return { hit: true, value: result, stale, seq }
-    } catch (error) {
-      // Without the sequence nothing can be written safely: compute and return uncached.
-      this.#report(current, error, { operation: 'read', key })
-      return { hit: false, seq: undefined }
-    }
+  #refresh(call: Call): void {
+    const { computation, joined } = call.runtime.flights.run(call.entry.full, () => this.#leased(call))
+    if (!joined) computation.catch(error => this.#report(call, error, 'refresh'))
   }
 
   /** With the `lease` option and a store that answers, one process computes and the others wait for its value. */
-  #leased(current: Runtime, key: string, entry: EntryRef, compute: () => Promise<Computation>, seq: number | undefined): Promise<Computation> {
-    const lease = this.#options.lease
-    if (!lease || seq === undefined) return compute()
-    return underLease(current.store, entry, lease * 1000, compute, error => this.#report(current, error, { operation: 'read', key }))
+  #leased(call: Call): Promise<Computation> {
+    if (this.#leaseMs === undefined || call.seq === undefined) return this.#compute(call)
+    const terms: LeaseTerms = { store: call.runtime.store, entry: call.entry, ms: this.#leaseMs, onFault: error => this.#report(call, error, 'read') }
+    return underLease(terms, () => this.#compute(call))
   }
 
-  /** Computes, then stores unless the sequence is unknown; stale when its inputs changed meanwhile. */
-  async #compute(current: Runtime, self: unknown, args: unknown[], c: Container, key: string, entry: EntryRef, seq: number | undefined): Promise<Computation> {
-    this.#options.miss?.(key, c)
+  /** Computes, then stores; `inputsChanged` when an invalidation came while it ran (the store refused it, or one was seen here). */
+  async #compute(call: Call): Promise<Computation> {
+    this.#options.miss?.(call.key, call.container)
     const invalidationsBefore = localInvalidations()
     const started = Date.now()
     const recorded = new Set<string>()
-    const result = await recordingDependencies(recorded, () => this.#fn.apply(self, args))
+    const result = await recordingDependencies(recorded, () => this.#fn.apply(call.self, call.args))
     metrics.add(this.#tag!, 'computeMs', Date.now() - started)
-    const written = seq === undefined ? 'skipped' : await this.#write(current, c, key, entry, result, seq, started, recorded)
-    return { result, stale: written === 'refused' || localInvalidations() !== invalidationsBefore }
+    const written = await this.#write(call, { result, started, recorded })
+    return { result, inputsChanged: written === 'refused' || localInvalidations() !== invalidationsBefore }
   }
 
-  /** `recorded`: the invalid keys of the instances the computation read through the instance cache. */
-  async #write(
-    current: Runtime,
-    c: Container,
-    key: string,
-    entry: EntryRef,
-    result: unknown,
-    seq: number,
-    started: number,
-    recorded: ReadonlySet<string>,
-  ): Promise<'stored' | 'refused' | 'skipped'> {
-    c.result = c.cachemeResult = result
-    const dependencies = new Set([...this.#dependenciesOf(c), ...recorded])
-    const context = { operation: 'write', key } as const
-    let value: string
-    try {
-      value = encode(result)
-    } catch (error) {
-      this.#report(
-        current,
-        new CachemeError('UNSERIALIZABLE_RESULT', `${this.#owner}: the result for key ${JSON.stringify(key)} cannot be cached: ${(error as Error).message}`, { cause: error }),
-        context,
-      )
+  /** One guarded write of the entry with its dependency and tag sets; skipped when the sequence is unknown or the result cannot be stored. */
+  async #write(call: Call, computed: Computed): Promise<'stored' | 'refused' | 'skipped'> {
+    const { seq } = call
+    if (seq === undefined) return 'skipped'
+    const dependencies = new Set([...this.#invalidKeysOf(call.container, computed.result), ...computed.recorded])
+    const value = this.#encode(call, computed)
+    if (value instanceof CachemeError) {
+      this.#report(call, value, 'write')
       return 'skipped'
     }
-    if (current.maxValueBytes > 0 && Buffer.byteLength(value) > current.maxValueBytes) {
-      this.#report(
-        current,
-        new CachemeError(
-          'VALUE_TOO_LARGE',
-          `${this.#owner}: the result for key ${JSON.stringify(key)} is ${Buffer.byteLength(value)} bytes, over maxValueBytes ${current.maxValueBytes}`,
-        ),
-        context,
-      )
-      return 'skipped'
-    }
-    if (Date.now() - started >= GUARD_TTL_MS) {
-      this.#report(
-        current,
-        new CachemeError('COMPUTE_TOO_SLOW', `${this.#owner}: computing ${JSON.stringify(key)} took longer than ${GUARD_TTL_MS / 1000} s, so it was not cached`),
-        context,
-      )
-      return 'skipped'
-    }
-    const { layout, store } = current
-    const sets = [...dependencies].map(dependency => layout.invalidSet(dependency, this.#owner))
+    const { layout, store, ttlMs } = call.runtime
+    const sets = [...dependencies].map(dependency => layout.invalidSet(dependency, this.#name))
     sets.push(layout.tagSet(this.#tag!))
-    const ttl = this.#options.ttl
-    const ttlMs = ttl === undefined ? current.ttlMs : Math.round(ttl * 1000)
-    const graceMs = Math.round((this.#options.grace ?? 0) * 1000)
     try {
-      const stored = await store.write({ entry, value, ttlMs, graceMs, sets, seq })
+      const stored = await store.write({ entry: call.entry, value, ttlMs: this.#ttlMs ?? ttlMs, graceMs: this.#graceMs, sets, seq })
       metrics.add(this.#tag!, stored ? 'stores' : 'refused')
-      if (stored) cachemeEvents.emit('store', key, this.#tag!)
+      if (stored) cachemeEvents.emit('store', call.key, this.#tag!)
       return stored ? 'stored' : 'refused'
     } catch (error) {
-      this.#report(current, error, context)
+      this.#report(call, error, 'write')
       return 'skipped'
     }
   }
 
-  /** Reports a fault of this method's call, counting it for its tag. */
-  #report(current: Runtime, error: unknown, context: { operation: ErrorContext['operation']; key: string }): void {
-    if (error !== UNAVAILABLE) metrics.add(this.#tag!, 'errors')
-    current.report(error, { ...context, method: this.#owner })
-  }
-
-  #keyOf(c: Container): string {
-    try {
-      return this.#options.key(c)
-    } catch (error) {
-      throw new CachemeError('KEY_FUNCTION_FAILED', `${this.#owner}: the key function threw: ${(error as Error)?.message ?? String(error)}`, { cause: error })
-    }
-  }
-
-  /** `invalidKeys` flattened, without nulls, deduplicated. */
-  #dependenciesOf(c: Container): string[] {
+  /**
+   * `invalidKeys` flattened, without nulls, deduplicated. It reads the result from the container:
+   * `c.result` and `c.cachemeResult` are set here, and only here.
+   */
+  #invalidKeysOf(container: Container, result: unknown): string[] {
+    holdResult(container, result)
     if (!this.#options.invalidKeys) return []
     let returned: InvalidKeys
     try {
-      returned = this.#options.invalidKeys(c)
+      returned = this.#options.invalidKeys(container)
     } catch (error) {
-      throw new CachemeError('INVALID_KEYS_FUNCTION_FAILED', `${this.#owner}: invalidKeys threw: ${(error as Error)?.message ?? String(error)}`, { cause: error })
+      throw new CachemeError('INVALID_KEYS_FUNCTION_FAILED', `${this.#name}: invalidKeys threw: ${(error as Error)?.message ?? String(error)}`, { cause: error })
     }
     const keys = new Set<string>()
     const visit = (item: unknown): void => {
       if (item === null || item === undefined) return
       if (Array.isArray(item)) return item.forEach(visit)
       if (typeof item !== 'string' || item === '') {
-        throw new CachemeError('INVALID_KEY', `${this.#owner}: invalidKeys must give non-empty strings, got ${item === '' ? 'an empty string' : typeof item}`)
+        throw new CachemeError('INVALID_KEY', `${this.#name}: invalidKeys must give non-empty strings, got ${item === '' ? 'an empty string' : typeof item}`)
       }
       keys.add(item)
     }
     visit(returned)
     return [...keys]
   }
+
+  /**
+   * The result as stored, or the error that keeps it uncached: it has no JSON form, it is over
+   * `maxValueBytes`, or it took longer than the guard remembers invalidations.
+   */
+  #encode(call: Call, { result, started }: Computed): string | CachemeError {
+    const { key } = call
+    const { maxValueBytes } = call.runtime
+    let value: string
+    try {
+      value = encode(result)
+    } catch (error) {
+      return new CachemeError('UNSERIALIZABLE_RESULT', `${this.#name}: the result for key ${JSON.stringify(key)} cannot be cached: ${(error as Error).message}`, { cause: error })
+    }
+    if (maxValueBytes > 0 && Buffer.byteLength(value) > maxValueBytes) {
+      return new CachemeError(
+        'VALUE_TOO_LARGE',
+        `${this.#name}: the result for key ${JSON.stringify(key)} is ${Buffer.byteLength(value)} bytes, over maxValueBytes ${maxValueBytes}`,
+      )
+    }
+    if (Date.now() - started >= GUARD_TTL_MS) {
+      return new CachemeError('COMPUTE_TOO_SLOW', `${this.#name}: computing ${JSON.stringify(key)} took longer than ${GUARD_TTL_MS / 1000} s, so it was not cached`)
+    }
+    return value
+  }
+
+  /** Reports a fault of this call, counting it for its tag. */
+  #report(call: Call, error: unknown, operation: ErrorContext['operation']): void {
+    if (error !== UNAVAILABLE) metrics.add(this.#tag!, 'errors')
+    call.runtime.report(error, { operation, key: call.key, method: this.#name })
+  }
 }
 
 /** `ClassName.method`: a prototype's or instance's class is its constructor; a static member's `this` is the class. */
-export function ownerName(self: unknown, method: string): string {
+export function qualifiedName(self: unknown, method: string): string {
   const owner = typeof self === 'function' ? self : (self as { constructor?: Function } | null)?.constructor
   return owner?.name ? `${owner.name}.${method}` : method
 }

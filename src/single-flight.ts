@@ -1,8 +1,8 @@
 /** What a shared computation hands its waiters. */
 export interface Computation {
   readonly result: unknown
-  /** Its inputs changed while it ran (it was not stored): a caller that joined late must compute its own. */
-  readonly stale: boolean
+  /** An invalidation came while it ran (it was not stored): a caller that joined late must compute its own. */
+  readonly inputsChanged: boolean
 }
 
 /**
