@@ -14,6 +14,7 @@ const FIELD_SEPARATOR = '>'
 const INVALID_SUFFIX = ':invalid'
 /** Names under `<prefix>__` belong to cacheme itself; user keys may not start with it. */
 const RESERVED = '__'
+const TAG_SET = `${RESERVED}tag:`
 const MAX_KEY_LENGTH = 1024
 
 /**
@@ -21,7 +22,7 @@ const MAX_KEY_LENGTH = 1024
  *   entries        <prefix><key>             (a `>` key: hash <prefix><left>, field <right>)
  *   dependencies   <prefix><invalidKey>:invalid  sets of full entry names
  *   tags           <prefix>__tag:<tag>       sets of full entry names
- *   generations    <prefix>__gen:<set>       last invalidation sequence of a set (stale write-back guard)
+ *   guards         <prefix>__gen:<name>      last invalidation sequence of a set or entry (stale write-back guard)
  *   sequence       <prefix>__seq             invalidation counter
  *   everything     <prefix>__everything      guard raised by pattern invalidation
  *   leases         <prefix>__lease:<key>     token of the process computing an entry
@@ -29,15 +30,15 @@ const MAX_KEY_LENGTH = 1024
  */
 export class KeyLayout {
   readonly seq: string
-  /** Bumped by pattern invalidation, which touches entries no set names. */
-  readonly everythingGen: string
+  /** The guard raised by pattern invalidation, which touches entries no set names. */
+  readonly everythingGuard: string
 
   constructor(readonly prefix: string) {
     if (typeof prefix !== 'string' || prefix === '' || prefix.includes(FIELD_SEPARATOR)) {
       throw new CachemeError('INVALID_CONFIG', `prefix must be a non-empty string without '>', got ${JSON.stringify(prefix)}`)
     }
     this.seq = `${prefix}${RESERVED}seq`
-    this.everythingGen = `${prefix}${RESERVED}everything`
+    this.everythingGuard = `${prefix}${RESERVED}everything`
   }
 
   /** Splits a user key into its Redis place, refusing keys that would leave the user namespace. */
@@ -88,8 +89,20 @@ export class KeyLayout {
     return `${this.prefix}${invalidKey}${INVALID_SUFFIX}`
   }
 
+  /** The invalid key a dependency set stands for (the inverse of invalidSet), or undefined for any other name. */
+  invalidKeyOfSet(set: string): string | undefined {
+    const isDependencySet = set.startsWith(this.prefix) && set.endsWith(INVALID_SUFFIX) && this.tagOfSet(set) === undefined
+    return isDependencySet ? set.slice(this.prefix.length, -INVALID_SUFFIX.length) : undefined
+  }
+
   tagSet(tag: string): string {
-    return `${this.prefix}${RESERVED}tag:${tag}`
+    return `${this.prefix}${TAG_SET}${tag}`
+  }
+
+  /** The tag a tag set stands for (the inverse of tagSet), or undefined for any other name. */
+  tagOfSet(set: string): string | undefined {
+    const start = this.prefix + TAG_SET
+    return set.startsWith(start) ? set.slice(start.length) : undefined
   }
 
   /** Counters of a tag added up over every process (`cacheme stats`). */
@@ -102,8 +115,8 @@ export class KeyLayout {
     return `${this.prefix}${RESERVED}lease:${entry.full.slice(this.prefix.length)}`
   }
 
-  /** The generation counter guarding everything stored under `name` (a set or an entry). */
-  gen(name: string): string {
+  /** The guard of everything stored under `name` (a set or an entry): the sequence of its last invalidation. */
+  guard(name: string): string {
     return `${this.prefix}${RESERVED}gen:${name.slice(this.prefix.length)}`
   }
 
@@ -114,7 +127,7 @@ export class KeyLayout {
 
   /** Dependency and tag sets: the sets whose members name entries. */
   isIndexSet(name: string): boolean {
-    return name.startsWith(this.prefix) && (name.endsWith(INVALID_SUFFIX) || name.startsWith(this.tagSet('')))
+    return this.tagOfSet(name) !== undefined || this.invalidKeyOfSet(name) !== undefined
   }
 
   /** Keys a pattern invalidation must never delete: cacheme's own bookkeeping and dependency sets. */

@@ -49,8 +49,18 @@ describe('KeyLayout', () => {
   it('names dependency sets, tag sets and guards inside the prefix', () => {
     expect(layout.invalidSet('User:1')).to.equal('CM:User:1:invalid')
     expect(layout.tagSet('BookSerializer.getOwner')).to.equal('CM:__tag:BookSerializer.getOwner')
-    expect(layout.gen('CM:User:1:invalid')).to.equal('CM:__gen:User:1:invalid')
+    expect(layout.guard('CM:User:1:invalid')).to.equal('CM:__gen:User:1:invalid')
     expect(layout.seq).to.equal('CM:__seq')
+  })
+
+  it('reads dependency and tag set names back to their invalid key or tag', () => {
+    expect(layout.invalidKeyOfSet(layout.invalidSet('User:1'))).to.equal('User:1')
+    expect(layout.tagOfSet(layout.tagSet('BookSerializer.getOwner'))).to.equal('BookSerializer.getOwner')
+    expect(layout.tagOfSet(layout.tagSet('ends:invalid'))).to.equal('ends:invalid')
+    expect(layout.invalidKeyOfSet(layout.tagSet('ends:invalid'))).to.equal(undefined)
+    expect(layout.tagOfSet(layout.invalidSet('User:1'))).to.equal(undefined)
+    expect(layout.invalidKeyOfSet('OTHER:User:1:invalid')).to.equal(undefined)
+    expect(layout.invalidKeyOfSet('CM:Book:1')).to.equal(undefined)
   })
 
   it('confines patterns to the prefix, escaping its glob characters', () => {

@@ -2,7 +2,7 @@ import { decode } from '../codec'
 import type { EntryRef } from '../keys'
 import { deadlines as deadlinesOf, open } from '../store/envelope'
 import { CliError, EXIT } from './exit'
-import { invalidKeyOfSet, scan, tagOfSet } from './names'
+import { scan } from './names'
 import { plural, type Output } from './output'
 import type { Session } from './session'
 
@@ -102,9 +102,9 @@ async function setsListing(session: Session, member: string): Promise<{ dependsO
     results.forEach(([error, listed], i) => {
       if (error) throw error
       if (listed !== 1) return
-      const tag = tagOfSet(layout, indexSets[i])
+      const tag = layout.tagOfSet(indexSets[i])
       if (tag !== undefined) tags.push(tag)
-      else dependsOn.push(invalidKeyOfSet(layout, indexSets[i])!)
+      else dependsOn.push(layout.invalidKeyOfSet(indexSets[i])!)
     })
   }
   return { dependsOn: dependsOn.sort(), tags: tags.sort() }

@@ -1,21 +1,7 @@
 import type { Redis } from 'ioredis'
-import { escapeGlob, type KeyLayout } from '../keys'
+import { escapeGlob } from '../keys'
 
-const INVALID_SUFFIX = ':invalid'
 const SCAN_COUNT = 1000
-
-/**
- * Reading Redis back into cacheme's terms: which tag or invalid key a set stands for. KeyLayout
- * names what the library writes; these are its inverses.
- */
-export function tagOfSet(layout: KeyLayout, set: string): string | undefined {
-  const tagPrefix = layout.tagSet('')
-  return set.startsWith(tagPrefix) ? set.slice(tagPrefix.length) : undefined
-}
-
-export function invalidKeyOfSet(layout: KeyLayout, set: string): string | undefined {
-  return layout.isIndexSet(set) && tagOfSet(layout, set) === undefined ? set.slice(layout.prefix.length, -INVALID_SUFFIX.length) : undefined
-}
 
 /** A SCAN pattern for the names that start with `start` (a name from KeyLayout, so inside the prefix). */
 export function startingWith(start: string): string {

@@ -1,6 +1,6 @@
 import { Tag } from '../tags'
 import { CliError, EXIT } from './exit'
-import { scanAll, startingWith, tagOfSet } from './names'
+import { scanAll, startingWith } from './names'
 import { table, type Output } from './output'
 import type { Session } from './session'
 
@@ -17,7 +17,7 @@ export async function listTags(session: Session, out: Output): Promise<number> {
           if (error) throw error
           return Number(count)
         })
-  const tags = sets.map((set, i) => ({ tag: tagOfSet(layout, set)!, members: counts[i] }))
+  const tags = sets.map((set, i) => ({ tag: layout.tagOfSet(set)!, members: counts[i] }))
   out.result({ prefix: layout.prefix, tags }, () =>
     tags.length === 0
       ? `no tags under prefix ${layout.prefix}\n`

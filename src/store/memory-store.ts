@@ -3,49 +3,11 @@ import { CachemeError } from '../errors'
 import type { EntryRef, KeyLayout } from '../keys'
 import { open, seal, staleFrom } from './envelope'
 import { globToRegExp } from './glob'
-import {
-  GUARD_TTL_MS,
-  LAZY_PRUNE_MIN_SIZE,
-  LAZY_PRUNE_SAMPLE,
-  gcBatchSize,
-  guardsOf,
-  lifetime,
-  type GcOptions,
-  type GcReport,
-  type InvalidateOptions,
-  type ManyRead,
-  type ManyWrite,
-  type ReadResult,
-  type Store,
-  type WriteRequest,
-} from './store'
+import { MemoryKeyspace, expiryAfter } from './memory-keyspace'
+import { GUARD_TTL_MS, LAZY_PRUNE_MIN_SIZE, LAZY_PRUNE_SAMPLE, gcBatchSize, guardsOf, lifetime } from './store'
+import type { GcOptions, GcReport, InvalidateOptions, ManyRead, ManyWrite, ReadResult, Store, WriteRequest } from './store'
 
-/** A value that never expires. */
-const NEVER = Infinity
 const DEFAULT_SWEEP_INTERVAL_MS = 60_000
-
-/** A hash field: its value is an envelope (envelope.ts), as in Redis; `expiresAt` ends its grace. */
-interface Field {
-  readonly value: string
-  readonly expiresAt: number
-}
-
-interface Expiring {
-  expiresAt: number
-}
-
-/**
- * One keyspace laid out as RedisStore lays out Redis: entries are strings or hash fields, sets list
- * entry names, guards are strings holding a sequence. Sharing one namespace keeps name clashes and
- * pattern matches identical to Redis.
- */
-interface Slots {
-  string: Expiring & { readonly kind: 'string'; readonly value: string }
-  hash: Expiring & { readonly kind: 'hash'; readonly fields: Map<string, Field> }
-  set: Expiring & { readonly kind: 'set'; readonly members: Set<string> }
-}
-
-type Slot = Slots[keyof Slots]
 
 export interface MemoryStoreOptions {
   /** How often expired values are purged even if nobody reads them. */
@@ -53,12 +15,13 @@ export interface MemoryStoreOptions {
 }
 
 /**
- * The embedded backend: the semantics of RedisStore (and its scripts) in process memory. Every
- * method does its work synchronously, so each is atomic with respect to the others, as a Lua
- * script is on the server.
+ * The embedded backend: RedisStore and its scripts, step for step, over a keyspace in process
+ * memory laid out as RedisStore lays out Redis (sharing one namespace keeps name clashes and
+ * pattern matches identical). Every method does its work synchronously, so each is atomic with
+ * respect to the others, as a Lua script is on the server.
  */
 export class MemoryStore implements Store {
-  readonly #keys = new Map<string, Slot>()
+  readonly #keys = new MemoryKeyspace()
   #seq = 0
   #sweeper: NodeJS.Timeout | undefined
 
@@ -77,11 +40,7 @@ export class MemoryStore implements Store {
 
   /** Values held (entries, hash fields, set members, guards), counting expired ones not yet purged. */
   get size(): number {
-    let size = 0
-    for (const slot of this.#keys.values()) {
-      size += slot.kind === 'hash' ? slot.fields.size : slot.kind === 'set' ? slot.members.size : 1
-    }
-    return size
+    return this.#keys.size
   }
 
   async read(entry: EntryRef): Promise<ReadResult> {
@@ -91,64 +50,61 @@ export class MemoryStore implements Store {
     return { value: opened?.payload, stale: opened?.stale ?? false, seq: this.#seq }
   }
 
+  /** Mirrors write.lua. */
   async write({ entry, value: payload, ttlMs, graceMs = 0, sets, seq }: WriteRequest): Promise<boolean> {
     const now = Date.now()
-    for (const guard of guardsOf(this.layout, entry, sets)) {
-      const raised = this.#slot(guard, 'string', now)
-      if (raised && Number(raised.value) > seq) return false
-    }
+    if (guardsOf(this.layout, entry, sets).some(guard => this.#raisedAfter(guard, seq, now))) return false
     const value = seal(payload, ttlMs, graceMs, now)
-    const kept = lifetime(ttlMs, graceMs)
-    const expiresAt = kept > 0 ? now + kept : NEVER
+    const expiresAt = expiryAfter(lifetime(ttlMs, graceMs), now)
     if (entry.field === undefined) {
-      this.#keys.set(entry.key, { kind: 'string', value, expiresAt })
+      this.#keys.set(entry.key, value, expiresAt)
     } else {
-      this.#pruneSample(entry.key, 'hash', now)
-      this.#container(entry.key, 'hash', expiresAt, now).fields.set(entry.field, { value, expiresAt })
+      this.#pruneFieldsSample(entry.key, now)
+      this.#keys.hset(entry.key, entry.field, value, expiresAt, now)
     }
     for (const set of sets) {
-      this.#pruneSample(set, 'set', now)
-      this.#container(set, 'set', expiresAt, now).members.add(entry.full)
+      this.#pruneMembersSample(set, now)
+      this.#keys.sadd(set, entry.full, expiresAt, now)
     }
     return true
   }
 
   async readMany(keys: readonly string[]): Promise<ManyRead> {
     const now = Date.now()
-    return { values: keys.map(key => this.#slot(key, 'string', now)?.value), seq: this.#seq }
+    return { values: keys.map(key => this.#keys.get(key, now)), seq: this.#seq }
   }
 
   async claimMany(keys: readonly string[]): Promise<ManyRead> {
-    this.#raise(keys.map(key => this.layout.gen(key)))
+    this.#raise(keys.map(key => this.layout.guard(key)))
     return this.readMany(keys)
   }
 
+  /** Mirrors write-many.lua. */
   async writeMany(writes: readonly ManyWrite[], seq: number): Promise<number> {
     const now = Date.now()
-    const raisedAfter = (guard: string) => Number(this.#slot(guard, 'string', now)?.value ?? 0) > seq
-    const refuseAll = raisedAfter(this.layout.everythingGen)
+    const refuseAll = this.#raisedAfter(this.layout.everythingGuard, seq, now)
     let done = 0
     for (const { key, value, ttlMs } of writes) {
       if (value === undefined) {
-        done += this.#delete({ full: key, key, field: undefined }, now)
-      } else if (!refuseAll && !raisedAfter(this.layout.gen(key))) {
-        this.#keys.set(key, { kind: 'string', value, expiresAt: ttlMs > 0 ? now + ttlMs : NEVER })
+        done += this.#keys.del(key, now)
+      } else if (!refuseAll && !this.#raisedAfter(this.layout.guard(key), seq, now)) {
+        this.#keys.set(key, value, expiryAfter(ttlMs, now))
         done++
       }
     }
     return done
   }
 
+  /** Mirrors pop-sets.lua, with every member in one step. */
   async invalidateSets(sets: readonly string[], { grace = true }: InvalidateOptions = {}): Promise<number> {
     if (sets.length === 0) return 0
-    this.#raise(sets.map(set => this.layout.gen(set)))
+    this.#raise(sets.map(set => this.layout.guard(set)))
     const now = Date.now()
     let invalidated = 0
     for (const set of sets) {
-      const slot = this.#slot(set, 'set', now)
-      if (!slot) continue
-      this.#keys.delete(set)
-      for (const member of slot.members) {
+      const members = this.#keys.smembers(set, now)
+      this.#keys.del(set, now)
+      for (const member of members) {
         const entry = this.layout.entryOfMember(member)
         invalidated += grace && this.#keepStale(entry, now) ? 1 : this.#delete(entry, now)
       }
@@ -158,7 +114,7 @@ export class MemoryStore implements Store {
 
   async deleteEntries(entries: readonly EntryRef[]): Promise<number> {
     if (entries.length === 0) return 0
-    this.#raise(entries.map(entry => this.layout.gen(entry.full)))
+    this.#raise(entries.map(entry => this.layout.guard(entry.full)))
     const now = Date.now()
     let deleted = 0
     for (const entry of entries) deleted += this.#delete(entry, now)
@@ -166,55 +122,41 @@ export class MemoryStore implements Store {
   }
 
   async deleteMatching(pattern: string): Promise<number> {
-    this.#raise([this.layout.everythingGen])
+    this.#raise([this.layout.everythingGuard])
     const match = globToRegExp(this.layout.pattern(pattern))
     const now = Date.now()
     let deleted = 0
-    for (const [name, slot] of this.#keys) {
-      // A full pass anyway: purge what has expired on the way, as SCAN skips it.
-      if (slot.expiresAt <= now) {
-        this.#keys.delete(name)
-      } else if (match.test(name) && this.layout.isEntryName(name)) {
-        this.#keys.delete(name)
-        deleted++
-      }
+    for (const name of this.#keys.scan(now)) {
+      if (match.test(name) && this.layout.isEntryName(name)) deleted += this.#keys.del(name, now)
     }
     return deleted
   }
 
+  /** Mirrors live-members.lua. */
   async liveMembers(set: string): Promise<string[]> {
     const now = Date.now()
-    const slot = this.#slot(set, 'set', now)
-    if (!slot) return []
-    const alive: string[] = []
-    for (const member of slot.members) {
-      if (this.#isLive(member, now)) alive.push(member)
-      else slot.members.delete(member)
-    }
-    if (slot.members.size === 0) this.#keys.delete(set)
-    return alive
+    return this.#pruneMembers(set, this.#keys.smembers(set, now), now).alive
   }
 
   async acquireLease(name: string, ms: number): Promise<string | undefined> {
     const now = Date.now()
-    if (this.#slot(name, 'string', now)) return undefined
+    if (this.#keys.get(name, now) !== undefined) return undefined
     const token = randomUUID()
-    this.#keys.set(name, { kind: 'string', value: token, expiresAt: now + ms })
+    this.#keys.set(name, token, now + ms)
     return token
   }
 
+  /** Mirrors release-lease.lua. */
   async releaseLease(name: string, token: string): Promise<void> {
-    if (this.#slot(name, 'string', Date.now())?.value === token) this.#keys.delete(name)
+    const now = Date.now()
+    if (this.#keys.get(name, now) === token) this.#keys.del(name, now)
   }
 
   async incrementStats(deltas: ReadonlyMap<string, Readonly<Record<string, number>>>): Promise<void> {
     const now = Date.now()
     for (const [tag, counters] of deltas) {
-      const hash = this.#container(this.layout.statsHash(tag), 'hash', NEVER, now)
-      for (const [counter, amount] of Object.entries(counters)) {
-        const total = Number(hash.fields.get(counter)?.value ?? 0) + amount
-        hash.fields.set(counter, { value: String(total), expiresAt: NEVER })
-      }
+      const hash = this.layout.statsHash(tag)
+      for (const [counter, amount] of Object.entries(counters)) this.#keys.hincrbyfloat(hash, counter, amount, now)
     }
   }
 
@@ -230,40 +172,20 @@ export class MemoryStore implements Store {
     this.#keys.clear()
   }
 
-  /** The live slot under `key`; a slot of another kind is an error, as WRONGTYPE is in Redis. */
-  #slot<K extends keyof Slots>(key: string, kind: K, now: number): Slots[K] | undefined {
-    const slot = this.#keys.get(key)
-    if (slot === undefined) return undefined
-    if (slot.expiresAt <= now) {
-      this.#keys.delete(key)
-      return undefined
-    }
-    if (slot.kind !== kind) {
-      throw new CachemeError('STORE_FAILED', `${JSON.stringify(key)} holds a ${slot.kind}, not a ${kind}`)
-    }
-    return slot as Slots[K]
+  /** Whether an invalidation stamped `guard` with a sequence later than the one a computation read. */
+  #raisedAfter(guard: string, seq: number, now: number): boolean {
+    return Number(this.#keys.get(guard, now) ?? 0) > seq
   }
 
-  /** A hash or set that lives at least as long as its longest-lived member. */
-  #container<K extends 'hash' | 'set'>(key: string, kind: K, expiresAt: number, now: number): Slots[K] {
-    const existing = this.#slot(key, kind, now)
-    if (existing) {
-      existing.expiresAt = Math.max(existing.expiresAt, expiresAt)
-      return existing
-    }
-    const slot = (kind === 'hash' ? { kind, fields: new Map(), expiresAt } : { kind, members: new Set(), expiresAt }) as Slots[K]
-    this.#keys.set(key, slot)
-    return slot
+  /** raise-guards.lua: records an invalidation; writes that read an older sequence are refused by these guards. */
+  #raise(guards: readonly string[]): void {
+    const seq = String(++this.#seq)
+    const expiresAt = Date.now() + GUARD_TTL_MS
+    for (const guard of guards) this.#keys.set(guard, seq, expiresAt)
   }
 
   #value(entry: EntryRef, now: number): string | undefined {
-    if (entry.field === undefined) return this.#slot(entry.key, 'string', now)?.value
-    const hash = this.#slot(entry.key, 'hash', now)
-    const field = hash?.fields.get(entry.field)
-    if (!hash || !field) return undefined
-    if (field.expiresAt > now) return field.value
-    this.#deleteField(entry.key, hash, entry.field)
-    return undefined
+    return entry.field === undefined ? this.#keys.get(entry.key, now) : this.#keys.hget(entry.key, entry.field, now)
   }
 
   /** Keeps a fresh entry that has grace, stale from now for its grace (pop-sets.lua); false if it has none. */
@@ -272,111 +194,61 @@ export class MemoryStore implements Store {
     const stale = stored === undefined ? undefined : staleFrom(stored, now)
     if (!stale) return false
     const expiresAt = now + stale.graceMs
-    if (entry.field === undefined) {
-      this.#keys.set(entry.key, { kind: 'string', value: stale.sealed, expiresAt })
-    } else {
-      this.#container(entry.key, 'hash', expiresAt, now).fields.set(entry.field, { value: stale.sealed, expiresAt })
-    }
+    if (entry.field === undefined) this.#keys.set(entry.key, stale.sealed, expiresAt)
+    else this.#keys.hset(entry.key, entry.field, stale.sealed, expiresAt, now)
     return true
   }
 
   /** Deletes one entry; returns 1 if it was stored and unexpired. */
   #delete(entry: EntryRef, now: number): number {
-    if (entry.field === undefined) {
-      // Like DEL: whatever the key holds goes.
-      const slot = this.#keys.get(entry.key)
-      this.#keys.delete(entry.key)
-      return slot && slot.expiresAt > now ? 1 : 0
-    }
-    const live = this.#value(entry, now) !== undefined
-    const hash = this.#slot(entry.key, 'hash', now)
-    if (hash) this.#deleteField(entry.key, hash, entry.field)
-    return live ? 1 : 0
+    return entry.field === undefined ? this.#keys.del(entry.key, now) : this.#keys.hdel(entry.key, entry.field, now)
   }
 
-  #deleteField(key: string, hash: Slots['hash'], field: string): void {
-    hash.fields.delete(field)
-    if (hash.fields.size === 0) this.#keys.delete(key)
-  }
-
-  /** Records an invalidation: writes that read an older sequence are refused by these guards. */
-  #raise(guards: readonly string[]): void {
-    const seq = ++this.#seq
-    const expiresAt = Date.now() + GUARD_TTL_MS
-    for (const guard of guards) this.#keys.set(guard, { kind: 'string', value: String(seq), expiresAt })
-  }
-
-  /**
-   * Purges expired keys and hash fields, then set members whose entries are gone: the periodic
-   * sweep and gc(). Keys past their expiry are not counted, as Redis expires those by itself.
-   */
-  #purge(now: number): GcReport {
-    let sets = 0
-    let membersRemoved = 0
-    let fieldsRemoved = 0
-    for (const [key, slot] of this.#keys) {
-      if (slot.expiresAt <= now) {
-        this.#keys.delete(key)
-      } else if (slot.kind === 'hash') {
-        for (const [field, { expiresAt }] of slot.fields) {
-          if (expiresAt > now) continue
-          this.#deleteField(key, slot, field)
-          fieldsRemoved++
-        }
-      }
-    }
-    for (const [key, slot] of this.#keys) {
-      if (slot.kind !== 'set') continue
-      sets++
-      for (const member of slot.members) {
-        if (this.#isLive(member, now)) continue
-        slot.members.delete(member)
-        membersRemoved++
-      }
-      if (slot.members.size === 0) this.#keys.delete(key)
-    }
-    return { sets, membersRemoved, fieldsRemoved }
-  }
-
-  /**
-   * Lazy pruning before a write adds to a container (LAZY_PRUNE_SAMPLE): checks the members checked
-   * least recently and drops the dead ones. Sets and Maps iterate in insertion order, so moving a
-   * live member to the back makes the checks go round the container.
-   */
-  #pruneSample(key: string, kind: 'hash' | 'set', now: number): void {
-    const slot = this.#slot(key, kind, now)
-    if (!slot || (slot.kind === 'hash' ? slot.fields.size : slot.members.size) < LAZY_PRUNE_MIN_SIZE) return
-    if (slot.kind === 'hash') {
-      for (const [name, field] of first(slot.fields, LAZY_PRUNE_SAMPLE)) {
-        slot.fields.delete(name)
-        if (field.expiresAt > now) slot.fields.set(name, field)
-      }
-      if (slot.fields.size === 0) this.#keys.delete(key)
-    } else {
-      for (const member of first(slot.members, LAZY_PRUNE_SAMPLE)) {
-        slot.members.delete(member)
-        if (this.#isLive(member, now)) slot.members.add(member)
-      }
-      if (slot.members.size === 0) this.#keys.delete(key)
-    }
-  }
-
-  /** Whether the entry a set member names is stored and unexpired; a name holding the other kind does not store it. */
+  /** liveness.lua: whether the entry a set member names is stored and unexpired. */
   #isLive(member: string, now: number): boolean {
     const { key, field } = this.layout.entryOfMember(member)
-    const slot = this.#keys.get(key)
-    if (!slot || slot.expiresAt <= now) return false
-    if (field === undefined) return slot.kind === 'string'
-    return slot.kind === 'hash' && (slot.fields.get(field)?.expiresAt ?? 0) > now
+    return this.#keys.holds(key, field, now)
   }
-}
 
-/** The first `count` items, taken before the caller changes the collection. */
-function first<T>(items: Iterable<T>, count: number): T[] {
-  const taken: T[] = []
-  for (const item of items) {
-    if (taken.length === count) break
-    taken.push(item)
+  /** prune_members (liveness.lua): removes the members whose entries are dead. */
+  #pruneMembers(set: string, members: readonly string[], now: number): { removed: number; alive: string[] } {
+    let removed = 0
+    const alive: string[] = []
+    for (const member of members) {
+      if (this.#isLive(member, now)) {
+        alive.push(member)
+      } else {
+        this.#keys.srem(set, member, now)
+        removed++
+      }
+    }
+    return { removed, alive }
   }
-  return taken
+
+  /** Lazy pruning of a set a write adds to (LAZY_PRUNE_SAMPLE). */
+  #pruneMembersSample(set: string, now: number): void {
+    if (this.#keys.scard(set, now) < LAZY_PRUNE_MIN_SIZE) return
+    this.#pruneMembers(set, this.#keys.sampleMembers(set, LAZY_PRUNE_SAMPLE, now), now)
+  }
+
+  /** Lazy pruning of a hash a write adds to: prune_fields (liveness.lua) on a sample. */
+  #pruneFieldsSample(hash: string, now: number): void {
+    if (this.#keys.hlen(hash, now) < LAZY_PRUNE_MIN_SIZE) return
+    for (const field of this.#keys.sampleFields(hash, LAZY_PRUNE_SAMPLE, now)) {
+      if (!this.#keys.holds(hash, field, now)) this.#keys.hdel(hash, field, now)
+    }
+  }
+
+  /**
+   * The periodic sweep and gc() (prune-set.lua, prune-hash.lua): purges expired names and hash
+   * fields, then set members whose entries are gone. Names past their expiry are not counted, as
+   * Redis expires those by itself.
+   */
+  #purge(now: number): GcReport {
+    const fieldsRemoved = this.#keys.purgeExpired(now)
+    const sets = this.#keys.scan(now, 'set')
+    let membersRemoved = 0
+    for (const set of sets) membersRemoved += this.#pruneMembers(set, this.#keys.smembers(set, now), now).removed
+    return { sets: sets.length, membersRemoved, fieldsRemoved }
+  }
 }

@@ -4,22 +4,8 @@ import { join } from 'node:path'
 import type { ChainableCommander, Cluster, Redis } from 'ioredis'
 import type { EntryRef, KeyLayout } from '../keys'
 import { open, seal } from './envelope'
-import {
-  GUARD_TTL_MS,
-  LAZY_PRUNE_MIN_SIZE,
-  LAZY_PRUNE_SAMPLE,
-  gcBatchSize,
-  guardsOf,
-  lifetime,
-  type GcOptions,
-  type GcReport,
-  type InvalidateOptions,
-  type ManyRead,
-  type ManyWrite,
-  type ReadResult,
-  type Store,
-  type WriteRequest,
-} from './store'
+import { GUARD_TTL_MS, LAZY_PRUNE_MIN_SIZE, LAZY_PRUNE_SAMPLE, gcBatchSize, guardsOf, lifetime } from './store'
+import type { GcOptions, GcReport, InvalidateOptions, ManyRead, ManyWrite, ReadResult, Store, WriteRequest } from './store'
 
 /** Members removed per script call: large sets are emptied in steps so Redis keeps serving others. */
 const POP_BATCH = 500
@@ -129,7 +115,7 @@ export class RedisStore implements Store {
   async claimMany(keys: readonly string[]): Promise<ManyRead> {
     const pipeline = this.#client.pipeline() as ChainableCommander & { cachemeRaiseGuards(numberOfKeys: number, ...args: (string | number)[]): ChainableCommander }
     const results = await pipeline
-      .cachemeRaiseGuards(1 + keys.length, this.layout.seq, ...keys.map(key => this.layout.gen(key)), GUARD_TTL_MS)
+      .cachemeRaiseGuards(1 + keys.length, this.layout.seq, ...keys.map(key => this.layout.guard(key)), GUARD_TTL_MS)
       .mget(...keys)
       .exec()
     const [[raiseError, seq], [readError, values]] = results as [[Error | null, number], [Error | null, (string | null)[]]]
@@ -139,14 +125,14 @@ export class RedisStore implements Store {
 
   async writeMany(writes: readonly ManyWrite[], seq: number): Promise<number> {
     if (writes.length === 0) return 0
-    const keys = writes.flatMap(({ key }) => [key, this.layout.gen(key)])
+    const keys = writes.flatMap(({ key }) => [key, this.layout.guard(key)])
     const values = writes.flatMap(({ value, ttlMs }) => [value ?? '', ttlMs])
-    return this.#client.cachemeWriteMany(2 + keys.length, this.layout.seq, this.layout.everythingGen, ...keys, seq, ...values)
+    return this.#client.cachemeWriteMany(2 + keys.length, this.layout.seq, this.layout.everythingGuard, ...keys, seq, ...values)
   }
 
   async invalidateSets(sets: readonly string[], { grace = true, onProgress }: InvalidateOptions = {}): Promise<number> {
     if (sets.length === 0) return 0
-    await this.#raise(sets.map(set => this.layout.gen(set)))
+    await this.#raise(sets.map(set => this.layout.guard(set)))
     let deleted = 0
     for (let left = 1; left > 0;) {
       const [removed, remaining] = await this.#client.cachemePopSets(sets.length, ...sets, POP_BATCH, Date.now(), grace ? 1 : 0)
@@ -159,7 +145,7 @@ export class RedisStore implements Store {
 
   async deleteEntries(entries: readonly EntryRef[]): Promise<number> {
     if (entries.length === 0) return 0
-    await this.#raise(entries.map(entry => this.layout.gen(entry.full)))
+    await this.#raise(entries.map(entry => this.layout.guard(entry.full)))
     const pipeline = this.#client.pipeline()
     for (const { key, field } of entries) {
       if (field === undefined) pipeline.del(key)
@@ -175,7 +161,7 @@ export class RedisStore implements Store {
   }
 
   async deleteMatching(pattern: string, { onProgress }: Pick<InvalidateOptions, 'onProgress'> = {}): Promise<number> {
-    await this.#raise([this.layout.everythingGen])
+    await this.#raise([this.layout.everythingGuard])
     const match = this.layout.pattern(pattern)
     let deleted = 0
     let cursor = '0'

@@ -162,9 +162,9 @@ export function lifetime(ttlMs: number, graceMs: number): number {
   return ttlMs > 0 ? ttlMs + graceMs : 0
 }
 
-/** The generation keys a write must check: the whole prefix, the entry itself and each of its sets. */
+/** The guards a write must check: the whole prefix's, the entry's own and each of its sets'. */
 export function guardsOf(layout: KeyLayout, entry: EntryRef, sets: readonly string[]): string[] {
-  return [layout.everythingGen, layout.gen(entry.full), ...sets.map(set => layout.gen(set))]
+  return [layout.everythingGuard, layout.guard(entry.full), ...sets.map(set => layout.guard(set))]
 }
 
 /** The batch size gc() asked for, checked. */
