@@ -2,7 +2,8 @@ import type { NextFunction, Request, Response, Router } from 'express'
 import type { Attributes, CreationAttributes, FindOptions, Model, ModelStatic } from 'sequelize'
 import { CachemeError } from '../errors'
 import type { BaseCache } from '../instance-cache/base-cache'
-import { modelName, PkOnlyList, PkOnlyModel, type Pk } from '../instance-cache/fields'
+import { PkOnlyList, PkOnlyModel } from '../instance-cache/fields'
+import { instanceId, modelName, type Pk } from '../instance-cache/row-identity'
 
 /** What the list reads: its filter and order. The list's SQL query selects the primary keys only. */
 export type ListOptions<M extends Model = Model> = Pick<FindOptions<Attributes<M>>, 'where' | 'order' | 'include' | 'paranoid'>
@@ -74,7 +75,7 @@ export function cachedRouter<M extends Model>(cache: BaseCache, model: ModelStat
       settings.version,
     )
     return pks.flatMap(pk => {
-      const found = instances.get(`${name}:${pk}`)
+      const found = instances.get(instanceId(name, pk))
       return found ? [settings.toResponse(found[0])] : []
     })
   }

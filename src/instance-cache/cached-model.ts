@@ -1,6 +1,5 @@
 import { CachemeError } from '../errors'
-import type { ModelRef } from './base-cache'
-import type { Pk } from './fields'
+import type { ModelRef, Pk } from './row-identity'
 
 /** Members a data field of the same name does not replace; the field stays readable through `toJSON()`. */
 const RESERVED = new Set(['pk', 'model', 'toJSON'])

@@ -1,8 +1,8 @@
 import { CachemeError } from '../errors'
-import type { BaseCache } from './base-cache'
 import { CachedModel, type CachedRow } from './cached-model'
-import { checkedPk, modelName, type Pk } from './fields'
+import type { InstanceSource } from './instance-source'
 import { isQueryableModel, type QueryableModel, type QueryOptions } from './queryable-model'
+import { checkedPk, instanceId, modelName, type Pk } from './row-identity'
 
 /**
  * A query whose rows come from the instance cache: the database gives only the primary keys
@@ -13,23 +13,24 @@ import { isQueryableModel, type QueryableModel, type QueryOptions } from './quer
 export class CachedQuery<D extends object = Record<string, unknown>> implements AsyncIterable<CachedRow<D>> {
   /** The findAll options, copied: changing the object given later does not change the query. */
   readonly options: Readonly<QueryOptions>
-  readonly #cache: BaseCache
+  readonly #source: InstanceSource
   readonly #pkAttribute: string
   #pks: Promise<readonly Pk[]> | undefined
 
   constructor(
-    cache: BaseCache,
+    source: InstanceSource,
     readonly model: QueryableModel,
     options: Readonly<QueryOptions> = {},
     readonly version?: string,
   ) {
-    if (cache === null || typeof cache !== 'object' || typeof cache.getInstances !== 'function') throw new CachemeError('INVALID_OPTIONS', 'CachedQuery needs the instance cache')
+    if (source === null || typeof source !== 'object' || typeof source.getInstances !== 'function')
+      throw new CachemeError('INVALID_OPTIONS', 'CachedQuery needs the instance cache')
     if (!isQueryableModel(model)) throw new CachemeError('INVALID_OPTIONS', 'CachedQuery needs a Sequelize model')
     if (options === null || typeof options !== 'object') throw new CachemeError('INVALID_OPTIONS', 'CachedQuery: options must be findAll options')
     if ((model.primaryKeyAttributes?.length ?? 1) > 1)
       throw new CachemeError('INVALID_OPTIONS', `CachedQuery: ${model.name} has a composite primary key, which the instance cache cannot key`)
     this.options = { ...options }
-    this.#cache = cache
+    this.#source = source
     this.#pkAttribute = model.primaryKeyAttribute
   }
 
@@ -57,7 +58,7 @@ export class CachedQuery<D extends object = Record<string, unknown>> implements 
     const newEnd = Math.min(offset + limit, end === undefined ? Infinity : offset + end)
     const newLimit = Math.max(0, newEnd - newOffset)
     const sliced = new CachedQuery<D>(
-      this.#cache,
+      this.#source,
       this.model,
       { ...this.options, offset: newOffset || undefined, limit: newLimit === Infinity ? undefined : newLimit },
       this.version,
@@ -126,12 +127,12 @@ export class CachedQuery<D extends object = Record<string, unknown>> implements 
   async #read(pks: readonly Pk[]): Promise<CachedRow<D>[]> {
     if (pks.length === 0) return []
     const name = modelName(this.model)
-    const instances = await this.#cache.getInstances(
+    const instances = await this.#source.getInstances(
       pks.map(pk => [this.model, pk] as const),
       this.version,
     )
     return pks.flatMap(pk => {
-      const instance = instances.get(`${name}:${pk}`)
+      const instance = instances.get(instanceId(name, pk))
       return instance ? [new CachedModel(this.model, instance[0] as D, this.#pkAttribute) as CachedRow<D>] : []
     })
   }

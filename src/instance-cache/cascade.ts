@@ -1,5 +1,5 @@
-import { modelName, type Pk } from './fields'
 import type { InvalidatorItem } from './model-functions'
+import { instanceId, modelName, type Pk } from './row-identity'
 
 /** An instance that a change made stale, to refresh next: model (lower case), pk, version. */
 export type FollowUp = readonly [model: string, pk: Pk, version: string]
@@ -12,7 +12,7 @@ export interface CascadeJob {
 
 /** How an instance is named in `CascadeJob.visited`. */
 export function visitId(model: string, pk: Pk, version: string): string {
-  return `${model}:${pk}:${version}`
+  return `${instanceId(model, pk)}:${version}`
 }
 
 /**
@@ -39,8 +39,11 @@ export async function runCascade(job: CascadeJob, refresh: (followUp: FollowUp) 
   }
 }
 
-/** What invalidators asked for while one instance was updated: raw keys to delete, instances to delete at once, follow-ups. */
-export class Invalidations {
+/**
+ * What the invalidators of one refreshed instance asked for, sorted by what is done with it: raw
+ * keys to delete, instances to delete at once, follow-ups to refresh next.
+ */
+export class InvalidatorRequests {
   readonly rawKeys = new Set<string>()
   /** Keys (as `keyFor` makes them) of the instances marked immediate. */
   readonly immediate = new Set<string>()

@@ -1,16 +1,7 @@
 // Typed fields of a cached instance: a serializer stores `'name:Type'` keys whose JSON value a field type turns back into a richer value on read.
 import { CachemeError } from '../errors'
-
-/** A primary key as stored: `''` is not a key, `0` is. */
-export type Pk = string | number
-
-/** A pk as keys spell it: a non-empty string or a finite number (0 included). */
-const isPk = (value: unknown): value is Pk => (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && value !== '')
-
-export function checkedPk(pk: unknown, caller: string): Pk {
-  if (isPk(pk)) return pk
-  throw new CachemeError('INVALID_KEY', `${caller}: a pk must be a non-empty string or a finite number, got ${pk === '' ? 'an empty string' : String(pk)}`)
-}
+import { isPk, modelName, type Pk } from './row-identity'
+import { shown } from './shown'
 
 /** What a converter may need besides the value: the app label of the cache writing it (PK and PKList store it). */
 export interface FieldContext {
@@ -55,16 +46,8 @@ export class PkOnlyList implements Iterable<PkOnlyModel> {
   }
 }
 
-const shown = (value: unknown) => (value === null ? 'null' : typeof value === 'string' ? `string ${JSON.stringify(value)}` : `${typeof value} ${String(value)}`)
 const refuse = (problem: string): never => {
   throw new CachemeError('UNSERIALIZABLE_RESULT', problem)
-}
-
-/** The model name as stored: a Sequelize model class (its `.name`) or a string, lower-cased so `'Question'` and `'question'` give one key. */
-export function modelName(model: string | { name: string }): string {
-  const name = typeof model === 'string' ? model : model?.name
-  if (typeof name !== 'string' || name === '') throw new CachemeError('INVALID_OPTIONS', `modelName(): needs a model class or a non-empty name, got ${shown(model)}`)
-  return name.toLowerCase()
 }
 
 // The stored shape of PK and PKList: { app, model, pk } or { app, model, pks }.

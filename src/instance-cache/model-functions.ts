@@ -1,12 +1,12 @@
 import { CachemeError } from '../errors'
-import type { Pk } from './fields'
 import type { QueryableModel } from './queryable-model'
+import { rowPk, type ModelRef, type Pk } from './row-identity'
 
 /** A row as a serializer makes it: JSON-safe, typed fields under `'name:Type'` keys. */
 export type SerializedRow = Record<string, unknown>
 
 /** What an invalidator names: a raw cache key to delete, or an instance to refresh (deleted at once when `immediate`). */
-export type InvalidatorItem = string | readonly [model: string | { readonly name: string }, pk: Pk, immediate?: boolean]
+export type InvalidatorItem = string | readonly [model: ModelRef, pk: Pk, immediate?: boolean]
 
 type MaybePromise<T> = T | Promise<T>
 
@@ -82,18 +82,9 @@ function byPk(rows: Iterable<unknown> | ReadonlyMap<Pk, unknown>): Map<string, u
     return found
   }
   for (const row of rows as Iterable<unknown>) {
-    const pk = pkOf(row)
+    const pk = rowPk(row)
     if (pk === undefined) throw new CachemeError('INVALID_OPTIONS', 'a batch loader returned a row without a primary key; return a Map by pk instead')
     found.set(String(pk), row)
   }
   return found
-}
-
-/** A Sequelize row's primary key, or a plain object's `pk` / `id`; undefined for a key of several columns. */
-export function pkOf(row: unknown): Pk | undefined {
-  if (row === null || typeof row !== 'object') return undefined
-  const { primaryKeyAttribute: attribute, primaryKeyAttributes } = row.constructor as { primaryKeyAttribute?: string; primaryKeyAttributes?: string[] }
-  if (primaryKeyAttributes && primaryKeyAttributes.length > 1) return undefined
-  const value = attribute ? (row as { get(name: string): unknown }).get(attribute) : ((row as { pk?: unknown }).pk ?? (row as { id?: unknown }).id)
-  return typeof value === 'string' || typeof value === 'number' ? value : undefined
 }

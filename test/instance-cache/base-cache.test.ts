@@ -93,6 +93,14 @@ describe('BaseCache', () => {
       expect(() => new BaseCache({ scheduler: 'now' as never })).to.throw(CachemeError, /scheduler must be a function/)
     })
 
+    it('refuses field types that cannot convert, when constructed', () => {
+      expect(() => new BaseCache({ fieldTypes: null as never })).to.throw(CachemeError, 'BaseCache: fieldTypes must be an object of field types by name, got null')
+      expect(() => new BaseCache({ fieldTypes: { Money: { toJson: (_context: unknown, value: unknown) => value } as never } })).to.throw(
+        CachemeError,
+        'BaseCache: fieldTypes.Money must have toJson and fromJson functions',
+      )
+    })
+
     it('names the model and version it has no functions for', async () => {
       const error = await new BaseCache().getInstances([['Foo', 1]]).catch(e => e)
       expect(error.message).to.equal('the instance cache knows no model "foo" in version default: define foo_default_serializer and _loader, or register it')

@@ -8,10 +8,10 @@ import {
   fieldFromJson,
   fieldToJson,
   mergeFieldTypes,
-  modelName,
   type FieldType,
   type FieldTypes,
 } from '../../src/instance-cache/fields'
+import { modelName } from '../../src/instance-cache/row-identity'
 
 const types = BUILTIN_FIELD_TYPES
 const toJson = (type: string, ...value: unknown[]) => fieldToJson(types, 'polls', type, 'field', ...value)[1]

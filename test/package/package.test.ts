@@ -83,6 +83,13 @@ describe('the npm package', function () {
     expect(packed.filter(file => /^(src|test|tools|examples)\//.test(file) || /(?<!\.d)\.ts$/.test(file))).to.deep.equal([])
   })
 
+  it('packs the file of every entry point, cacheme/instance-cache included', () => {
+    const { exports } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { exports: Record<string, string | Record<string, string>> }
+    const targets = Object.values(exports).flatMap(target => (typeof target === 'string' ? [target] : Object.values(target)))
+    expect(targets).to.include.members(['./dist/instance-cache/index.js', './dist/instance-cache/index.d.ts'])
+    expect(targets.map(target => target.replace(/^\.\//, '')).filter(file => !packed.includes(file))).to.deep.equal([])
+  })
+
   it('installs without sequelize, whose types the declarations do not need', () => {
     expect(fs.existsSync(path.join(consumer, 'node_modules', 'cacheme', 'dist', 'index.d.ts'))).to.equal(true)
     expect(fs.existsSync(path.join(consumer, 'node_modules', 'sequelize'))).to.equal(false)

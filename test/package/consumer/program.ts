@@ -1,6 +1,7 @@
-// A consumer of the packed cacheme, compiled once with legacy decorators and once with TC39 ones.
+// A consumer of the packed cacheme (the root and cacheme/instance-cache), compiled once with legacy decorators and once with TC39 ones.
 import assert from 'node:assert/strict'
 import { cacheme, cachemeTags, configure, invalidate, shutdown, type Container } from 'cacheme'
+import { readInstances } from './instance-cache'
 
 export interface Book {
   id: number
@@ -90,6 +91,7 @@ export async function main(mode: string): Promise<void> {
   assert.equal(await doubled, 42)
   const tripled: Promise<number> = triple(2)
   assert.equal(await tripled, 6)
+  await readInstances()
   await shutdown()
   void Other
   console.log(`cacheme package works with ${mode} decorators`)

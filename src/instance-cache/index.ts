@@ -1,0 +1,10 @@
+// cacheme/instance-cache: rows cached as JSON, read by model and pk, kept right by Sequelize hooks. The package root exports the same names.
+export { BaseCache, type BaseCacheOptions } from './base-cache'
+export { CachedModel, type CachedRow } from './cached-model'
+export { CachedQuery } from './cached-query'
+export type { CascadeJob, FollowUp } from './cascade'
+export { PkOnlyList, PkOnlyModel, type FieldContext, type FieldType } from './fields'
+export type { CachedInstance, InstanceSource, InstanceSpec } from './instance-source'
+export type { InvalidatorItem, ModelCacheFunctions, SerializedRow } from './model-functions'
+export type { QueryableModel, QueryOptions } from './queryable-model'
+export type { ModelRef, Pk } from './row-identity'
