@@ -2,7 +2,7 @@ import type { AnyContainer, Container, ResultOf } from './container'
 import { CachemeError } from './errors'
 import { Memoized, qualifiedName } from './memoize'
 import { validateOptions, type CachemeOptions } from './options'
-import { registerInvalidModels } from './sequelize/hooks'
+import { registerInvalidModels } from './sequelize/invalid-models'
 
 type AsyncFunction = (...args: unknown[]) => Promise<unknown>
 

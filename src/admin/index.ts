@@ -1,4 +1,5 @@
-export { cachemeAdmin, type AdminOptions, type Authorize } from './router'
+export { cachemeAdmin } from './router'
+export { type AdminOptions, type Authorize } from './admin-options'
 export {
   defineInvalidationModel,
   type Invalidation,

@@ -1,6 +1,5 @@
 import type { BulkCreateOptions, Model, ModelStatic, Optional, Sequelize } from 'sequelize'
-import { CachemeError } from '../errors'
-import { checkedRequest, runInvalidation } from './invalidation-request'
+import { checkedTargets, invalidateTargets } from './admin-targets'
 
 export interface InvalidationAttributes {
   id: number
@@ -22,16 +21,25 @@ export interface Invalidation extends Model<InvalidationAttributes, Invalidation
 export type InvalidationModel = ModelStatic<Invalidation>
 
 export interface InvalidationModelOptions {
-  /** Default `Invalidation`. */
+  /**
+   * The Sequelize model name.
+   * @default 'Invalidation'
+   * @example { modelName: 'CacheInvalidation' }
+   */
   readonly modelName?: string
-  /** Default `cacheme_invalidations`. */
+  /**
+   * The table the history is kept in.
+   * @default 'cacheme_invalidations'
+   * @example { tableName: 'admin_cache_invalidations' }
+   */
   readonly tableName?: string
 }
 
 /**
- * Defines (once per Sequelize instance) the model that records invalidations. Creating a row runs
- * its invalidation, before the insert, so that the row stores how many entries it removed; updating
- * a row never runs it again. The table is the application's to create (`sync()` or a migration).
+ * Defines (once per Sequelize instance) the model of the invalidation history, a row per recorded
+ * invalidation. Creating a row runs its invalidation, before the insert, so that the row stores how
+ * many entries it removed; updating a row never runs it again. The table is the application's to
+ * create (`sync()` or a migration).
  */
 export function defineInvalidationModel(sequelize: Sequelize, options: InvalidationModelOptions = {}): InvalidationModel {
   const { modelName = 'Invalidation', tableName = 'cacheme_invalidations' } = options
@@ -71,10 +79,10 @@ export function defineInvalidationModel(sequelize: Sequelize, options: Invalidat
 
   // Checked here, not by a model validator: Model.update() validates its partial values too.
   const run = async (row: Invalidation): Promise<void> => {
-    const request = checkedRequest(row.pattern, row.tags)
-    row.pattern = request.pattern
-    row.tags = [...request.tags]
-    row.removed = await runInvalidation(request)
+    const targets = checkedTargets(row.pattern, row.tags)
+    row.pattern = targets.pattern
+    row.tags = [...targets.tags]
+    row.removed = await invalidateTargets(targets)
   }
   model.addHook('beforeCreate', 'cacheme', (row: Invalidation) => run(row))
   // bulkCreate runs beforeCreate only with individualHooks; otherwise run each row here, once.
@@ -83,13 +91,4 @@ export function defineInvalidationModel(sequelize: Sequelize, options: Invalidat
     for (const row of rows) await run(row)
   })
   return model
-}
-
-/** The model a router was given, checked. */
-export function checkedModel(model: unknown): InvalidationModel {
-  const candidate = model as { create?: unknown; findAll?: unknown }
-  if (typeof model !== 'function' || typeof candidate.create !== 'function' || typeof candidate.findAll !== 'function') {
-    throw new CachemeError('INVALID_OPTIONS', 'cachemeAdmin(): model must be the model defineInvalidationModel() returned')
-  }
-  return model as InvalidationModel
 }

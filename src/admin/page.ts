@@ -1,14 +1,7 @@
 import { createHash } from 'node:crypto'
 import { html, SafeHtml } from './html'
+import type { HistoryRow } from './history'
 import type { TagSummary } from './tag-summary'
-
-export interface HistoryRow {
-  readonly when: Date
-  readonly who: string
-  readonly pattern: string | null
-  readonly tags: readonly string[]
-  readonly removed: number
-}
 
 export interface PageView {
   /** Where the form posts. */
@@ -17,7 +10,7 @@ export interface PageView {
   readonly csrfToken: string
   readonly prefix: string
   readonly tags: readonly TagSummary[]
-  /** Undefined when the router records no history (no model). */
+  /** Undefined when the router keeps no history. */
   readonly history: readonly HistoryRow[] | undefined
   readonly notice?: string
   readonly error?: string

@@ -1,1 +1,3 @@
-export { cachedRouter, toResponse, type CachedRouterOptions, type ListOptions } from './cached-router'
+export { cachedRouter } from './cached-router'
+export { toResponse } from './responses'
+export { type CachedRouterOptions, type ListOptions } from './router-options'
