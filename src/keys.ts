@@ -15,6 +15,7 @@ const INVALID_SUFFIX = ':invalid'
 /** Names under `<prefix>__` belong to cacheme itself; user keys may not start with it. */
 const RESERVED = '__'
 const TAG_SET = `${RESERVED}tag:`
+const STATS_HASH = `${RESERVED}stats:`
 const MAX_KEY_LENGTH = 1024
 
 /**
@@ -44,7 +45,7 @@ export class KeyLayout {
   /** Splits a user key into its Redis place, refusing keys that would leave the user namespace. */
   entry(key: unknown, owner: string): EntryRef {
     if (typeof key !== 'string' || key.length === 0) {
-      throw new CachemeError('INVALID_KEY', `${owner}: the key function must return a non-empty string, got ${describe(key)}`)
+      throw new CachemeError('INVALID_KEY', `${owner}: the key function must return a non-empty string, got ${shownValue(key)}`)
     }
     if (key.length > MAX_KEY_LENGTH) {
       throw new CachemeError('INVALID_KEY', `${owner}: key is ${key.length} characters long, the limit is ${MAX_KEY_LENGTH}`)
@@ -107,7 +108,13 @@ export class KeyLayout {
 
   /** Counters of a tag added up over every process (`cacheme stats`). */
   statsHash(tag: string): string {
-    return `${this.prefix}${RESERVED}stats:${tag}`
+    return `${this.prefix}${STATS_HASH}${tag}`
+  }
+
+  /** The tag whose counters a stats hash holds, or undefined for another name. */
+  tagOfStatsHash(hash: string): string | undefined {
+    const start = this.prefix + STATS_HASH
+    return hash.startsWith(start) ? hash.slice(start.length) : undefined
   }
 
   /** The lease that lets one process compute an entry while the others wait for it. */
@@ -140,7 +147,7 @@ export function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, ch => '\\' + ch)
 }
 
-function describe(value: unknown): string {
+function shownValue(value: unknown): string {
   if (value === '') return 'an empty string'
   if (value === null) return 'null'
   if (value === undefined) return 'undefined'

@@ -2,7 +2,7 @@ import { decode } from '../codec'
 import type { EntryRef } from '../keys'
 import { deadlines as deadlinesOf, open } from '../store/envelope'
 import { CliError, EXIT } from './exit'
-import { scan } from './names'
+import { scan } from './scan'
 import { plural, type Output } from './output'
 import type { Session } from './session'
 
@@ -48,7 +48,7 @@ export async function inspect(session: Session, out: Output, key: string): Promi
     dependsOn,
     tags,
   }
-  out.result(inspection, () => describe(inspection))
+  out.result(inspection, () => inspectionText(inspection))
   return EXIT.ok
 }
 
@@ -110,7 +110,7 @@ async function setsListing(session: Session, member: string): Promise<{ dependsO
   return { dependsOn: dependsOn.sort(), tags: tags.sort() }
 }
 
-function describe(inspection: Inspection): string {
+function inspectionText(inspection: Inspection): string {
   const { key, redisKey, field, status, freshUntil, graceMs, redisTtlMs, dependsOn, tags } = inspection
   const rows: [string, string][] = [
     ['key', key],

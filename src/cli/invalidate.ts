@@ -1,6 +1,6 @@
 import { invalidate, type InvalidateTarget, type TargetKind } from '../invalidation'
 import { CliError, EXIT } from './exit'
-import { scan } from './names'
+import { scan } from './scan'
 import { plural, type Output } from './output'
 import { Progress } from './progress'
 import type { Session } from './session'

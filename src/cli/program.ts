@@ -135,5 +135,5 @@ function buildProgram(io: CliIo, finished: (code: number) => void): Command {
 function cliErrorOf(error: unknown, session: Session | undefined): unknown {
   if (error instanceof CliError || error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError) return error
   if (error instanceof CachemeError && error.code.startsWith('INVALID_')) return new CliError(EXIT.usage, error.message)
-  return new CliError(EXIT.redis, session ? `Redis at ${session.url} failed: ${session.describe(error)}` : `Redis failed: ${messageOf(error)}`)
+  return new CliError(EXIT.redis, session ? `Redis at ${session.url} failed: ${session.failureMessage(error)}` : `Redis failed: ${messageOf(error)}`)
 }

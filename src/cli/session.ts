@@ -79,7 +79,7 @@ export class Session {
   }
 
   /** What a failed command says, with why the connection failed when it did ("Connection is closed" says little). */
-  describe(error: unknown): string {
+  failureMessage(error: unknown): string {
     const cause = this.#connectionError
     return cause === undefined || cause === error ? messageOf(error) : `${messageOf(error)} (${messageOf(cause)})`
   }

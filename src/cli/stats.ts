@@ -1,6 +1,6 @@
 import { COUNTERS } from '../metrics'
 import { EXIT } from './exit'
-import { scan, startingWith } from './names'
+import { scan, startingWith } from './scan'
 import { table, type Output } from './output'
 import type { Session } from './session'
 
@@ -16,16 +16,15 @@ interface TagTotals {
 /** `cacheme stats`: per-tag counters added up over every process that flushed them. */
 export async function stats(session: Session, out: Output): Promise<number> {
   const { client, layout } = session
-  const hashPrefix = layout.statsHash('')
   const totals: TagTotals[] = []
-  for await (const { names } of scan(client, startingWith(hashPrefix), 'hash')) {
+  for await (const { names } of scan(client, startingWith(layout.statsHash('')), 'hash')) {
     if (names.length === 0) continue
     const pipeline = client.pipeline()
     for (const name of names) pipeline.hgetall(name)
     const results = (await pipeline.exec()) ?? []
     results.forEach(([error, fields], i) => {
       if (error) throw error
-      totals.push(totalsOf(names[i].slice(hashPrefix.length), fields as Record<string, string>))
+      totals.push(totalsOf(layout.tagOfStatsHash(names[i])!, fields as Record<string, string>))
     })
   }
   totals.sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0))

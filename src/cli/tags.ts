@@ -1,6 +1,6 @@
 import { Tag } from '../tags'
 import { CliError, EXIT } from './exit'
-import { scanAll, startingWith } from './names'
+import { scanAll, startingWith } from './scan'
 import { table, type Output } from './output'
 import type { Session } from './session'
 

@@ -206,7 +206,7 @@ async function settle(readers: ReaderSet): Promise<void> {
 
 /** Invalidations the fail-open store still holds back; 0 for a store that holds none. */
 function pendingInvalidations(): number {
-  return (runtime().store as { pendingInvalidations?: number }).pendingInvalidations ?? 0
+  return runtime().pendingInvalidations?.() ?? 0
 }
 
 /** Every cached value of every reader, compared with the same computation run uncached. */
