@@ -5,6 +5,7 @@ export type { CachemeOptions, InvalidKeys, M2MCacheKeys, ModelClass } from './op
 export { cachemeTags, Tag } from './tags'
 export { invalidate, type InvalidateTarget } from './invalidation'
 export { registerInvalidModels } from './sequelize/invalid-models'
+export { invalidateRows } from './sequelize/invalidate-rows'
 export { CachemeError, type CachemeErrorCode, type ErrorContext, type ErrorHandler } from './errors'
 export { cachemeEvents, type CachemeEventMap } from './events'
 export { gc, type GcOptions, type GcReport } from './gc'

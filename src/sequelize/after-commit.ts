@@ -1,9 +1,15 @@
 import type { Model, ModelStatic, Transaction } from 'sequelize'
+import { libraryOf } from './sequelize-internals'
 
 interface TransactionLike {
   afterCommit(fn: () => unknown): void
   /** Set on a savepoint: only the outermost transaction's commit makes a change visible. */
   parent?: TransactionLike
+}
+
+/** The transaction a write runs in: the one it was given, else the CLS namespace's (`Sequelize.useCLS`), which some write paths do not copy into options. */
+export function currentTransaction(model: ModelStatic<Model>, options: { transaction?: Transaction | null } | undefined): Transaction | null | undefined {
+  return options?.transaction ?? (libraryOf(model)?._cls?.get('transaction') as Transaction | undefined)
 }
 
 /**
@@ -12,14 +18,8 @@ interface TransactionLike {
  * Invalidating before the commit would let a concurrent reader cache the old row again.
  */
 export async function whenCommitted(model: ModelStatic<Model>, options: { transaction?: Transaction | null } | undefined, invalidation: () => Promise<void>): Promise<void> {
-  let transaction = (options?.transaction ?? clsTransaction(model)) as TransactionLike | undefined | null
+  let transaction = currentTransaction(model, options) as TransactionLike | undefined | null
   if (!transaction) return invalidation()
   while (transaction.parent) transaction = transaction.parent
   transaction.afterCommit(invalidation)
-}
-
-/** Sequelize.useCLS(namespace) keeps the current transaction there; some write paths do not copy it into options. */
-function clsTransaction(model: ModelStatic<Model>): Transaction | undefined {
-  const cls = (model.sequelize?.constructor as { _cls?: { get(key: string): unknown } } | undefined)?._cls
-  return cls?.get('transaction') as Transaction | undefined
 }

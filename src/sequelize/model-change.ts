@@ -2,20 +2,28 @@ import type { Model, ModelStatic, Transaction, WhereOptions } from 'sequelize'
 import { report, runtime } from '../config'
 import { CachemeError } from '../errors'
 import type { ModelClass } from '../options'
+import { asUpdated, failOpen, findRows } from './affected-rows'
 import { whenCommitted } from './after-commit'
+import { asWritten, findConflicting, type ConflictOptions } from './conflicting-rows'
+import { watchCounters } from './counters'
+import { asRemovedOrRestored, asSaved, readUnloadedColumns } from './instance-rows'
 
 const HOOK_NAME = 'cacheme'
-/** Rows a bulk operation is about to touch, found by its before-hook for its after-hook. */
-const AFFECTED = Symbol('cacheme.affectedRows')
+/** Rows a write is about to touch, found by its before-hook for its after-hook. */
+const FOUND = Symbol('cacheme.foundRows')
 
-interface BulkOptions {
+interface WriteOptions extends ConflictOptions {
   where?: WhereOptions
   transaction?: Transaction | null
   individualHooks?: boolean
   force?: boolean
   /** The values of a bulk update. */
   attributes?: Record<string, unknown>
-  [AFFECTED]?: Model[]
+  /** bulkCreate: the columns it updates when a row exists. */
+  updateOnDuplicate?: readonly string[]
+  /** upsert: the record it writes, built from its values. */
+  instance?: Model
+  [FOUND]?: Model[]
 }
 
 /**
@@ -29,11 +37,11 @@ export type ChangeListener = (model: ModelStatic<Model>, rows: readonly Model[])
 const listeners = new WeakMap<object, Set<ChangeListener>>()
 
 /**
- * Installs, once per model, the hooks that see every write path: save/create/update, destroy,
+ * Installs, once per model, what sees every write path: hooks on save/create/update, destroy,
  * restore, upsert, bulkCreate, and Model.update / destroy / restore with a where clause (whose rows
- * are looked up before the write, since bulk hooks get no instances). belongsToMany add/remove/set
- * write to the through model, so registering it covers links from either side. `listener` is
- * added once.
+ * are looked up before the write, since bulk hooks get no instances), and a wrapper of increment /
+ * decrement, which run no hooks. belongsToMany add/remove/set write to the through model, so
+ * registering it covers links from either side. `listener` is added once.
  */
 export function onModelChange(model: ModelClass, listener: ChangeListener, caller: string): void {
   if (typeof model !== 'function' || typeof (model as { addHook?: unknown }).addHook !== 'function') {
@@ -43,9 +51,39 @@ export function onModelChange(model: ModelClass, listener: ChangeListener, calle
   if (!installed || !hasOurHooks(model)) {
     // Model.init() again drops a model's hooks: install them anew, keeping the listeners.
     listeners.set(model, (installed ??= new Set()))
-    install(model as unknown as ModelStatic<Model>, installed)
+    install(model as unknown as ModelStatic<Model>)
   }
   installed.add(listener)
+}
+
+/** The registered model that `model` is, or is a scope or subclass of. */
+export function registeredModel(model: object): ModelStatic<Model> | undefined {
+  for (let candidate: object | null = model; candidate !== null && candidate !== Function.prototype; candidate = Object.getPrototypeOf(candidate)) {
+    if (listeners.has(candidate)) return candidate as ModelStatic<Model>
+  }
+  return undefined
+}
+
+/**
+ * Tells a registered model's listeners of changed rows, and runs the work they return once the
+ * change is committed (at once outside a transaction).
+ */
+export function announceChange(model: ModelStatic<Model>, rows: readonly Model[], options: { transaction?: Transaction | null } | undefined): Promise<void> | undefined {
+  const installed = listeners.get(model)
+  if (!installed || rows.length === 0 || !runtime().enabled) return
+  const work: (() => Promise<void>)[] = []
+  for (const listener of installed) {
+    try {
+      const next = listener(model, rows)
+      if (next) work.push(next)
+    } catch (error) {
+      report(error, { operation: 'invalidate', key: model.name })
+    }
+  }
+  if (work.length === 0) return
+  return whenCommitted(model, options, async () => {
+    for (const next of work) await next()
+  })
 }
 
 function hasOurHooks(model: object): boolean {
@@ -53,41 +91,55 @@ function hasOurHooks(model: object): boolean {
   return hooks?.afterCreate?.some(hook => hook.name === HOOK_NAME) ?? false
 }
 
-function install(model: ModelStatic<Model>, installed: ReadonlySet<ChangeListener>): void {
-  const changed = (rows: readonly Model[], options: BulkOptions | undefined): Promise<void> | undefined => {
-    if (!runtime().enabled) return
-    const work: (() => Promise<void>)[] = []
-    for (const listener of installed) {
-      try {
-        const next = listener(model, rows)
-        if (next) work.push(next)
-      } catch (error) {
-        report(error, { operation: 'invalidate', key: model.name })
-      }
-    }
-    if (work.length === 0) return
-    return whenCommitted(model, options, async () => {
-      for (const next of work) await next()
-    })
-  }
+function install(model: ModelStatic<Model>): void {
+  const changed = (rows: readonly Model[], options: WriteOptions) => announceChange(model, rows, options)
   const hook = (name: string, fn: (...args: never[]) => unknown) => (model.addHook as Function).call(model, name, HOOK_NAME, fn)
+  const enabled = () => runtime().enabled
+  /** A before-hook's lookup, for the after-hook of the same write (a disabled cache needs none). */
+  const find = async (options: WriteOptions, lookUp: () => Promise<Model[]>) => {
+    if (enabled()) options[FOUND] = await failOpen(model, lookUp)
+  }
+  const found = (options: WriteOptions): Model[] | undefined => {
+    const rows = options[FOUND]
+    delete options[FOUND]
+    return rows
+  }
 
-  hook('afterCreate', (row: Model, options: BulkOptions) => changed([row], options))
-  hook('afterUpdate', (row: Model, options: BulkOptions) => changed(asItWasAndIs(row), options))
-  hook('afterDestroy', (row: Model, options: BulkOptions) => changed([row], options))
-  hook('afterRestore', (row: Model, options: BulkOptions) => changed([row], options))
-  hook('afterUpsert', ([row]: [Model, boolean | null], options: BulkOptions) => changed([row], options))
-  hook('afterBulkCreate', (rows: Model[], options: BulkOptions) => changed(rows, options))
+  for (const name of ['beforeUpdate', 'beforeDestroy', 'beforeRestore']) {
+    hook(name, (row: Model, options: WriteOptions) => (enabled() ? readUnloadedColumns(model, row, options) : undefined))
+  }
+  hook('afterCreate', (row: Model, options: WriteOptions) => changed([row], options))
+  hook('afterUpdate', async (row: Model, options: WriteOptions) => (enabled() ? changed(await asSaved(model, row, options), options) : undefined))
+  hook('afterDestroy', (row: Model, options: WriteOptions) => changed([asRemovedOrRestored(model, row)], options))
+  hook('afterRestore', (row: Model, options: WriteOptions) => changed([asRemovedOrRestored(model, row)], options))
+
+  // An insert that updates on conflict may move an existing row: its keys as it was and as it is.
+  hook('beforeUpsert', (_values: unknown, options: WriteOptions) => find(options, () => findConflicting(model, options.instance ? [options.instance] : [], options)))
+  hook('afterUpsert', async ([row]: [Model, boolean | null], options: WriteOptions) => {
+    const before = found(options) ?? []
+    return changed([...before, ...(await asWritten(model, before, [row], options))], options)
+  })
+  hook('beforeBulkCreate', (rows: Model[], options: WriteOptions) => {
+    // With individualHooks, Sequelize inserts row by row through the create hooks.
+    if (options.updateOnDuplicate && !options.individualHooks) return find(options, () => findConflicting(model, rows, options))
+  })
+  hook('afterBulkCreate', async (rows: Model[], options: WriteOptions) => {
+    const before = found(options)
+    return changed(before ? [...before, ...(await asWritten(model, before, rows, options))] : rows, options)
+  })
 
   for (const operation of ['Update', 'Destroy', 'Restore'] as const) {
-    hook(`beforeBulk${operation}`, (options: BulkOptions) => findAffected(model, operation, options))
-    hook(`afterBulk${operation}`, (options: BulkOptions) => {
-      const rows = options[AFFECTED]
+    hook(`beforeBulk${operation}`, (options: WriteOptions) => {
+      // Sequelize runs the per-row hooks itself.
+      if (!options.individualHooks) return find(options, () => findAffected(model, operation, options))
+    })
+    hook(`afterBulk${operation}`, async (options: WriteOptions) => {
+      const rows = found(options)
       if (!rows) return
-      delete options[AFFECTED]
-      return changed(operation === 'Update' ? withUpdate(rows, options.attributes) : rows, options)
+      return changed(operation === 'Update' ? [...rows, ...(await asUpdated(model, rows, options.attributes, { transaction: options.transaction }))] : rows, options)
     })
   }
+  watchCounters(model, changed)
 }
 
 /**
@@ -95,34 +147,6 @@ function install(model: ModelStatic<Model>, installed: ReadonlySet<ChangeListene
  * Sequelize has already put the scope and, for an update, the paranoid clause into `where`;
  * a destroy touches only live rows unless forced.
  */
-async function findAffected(model: ModelStatic<Model>, operation: 'Update' | 'Destroy' | 'Restore', options: BulkOptions): Promise<void> {
-  // Sequelize runs the per-row hooks itself; a disabled cache needs no lookup query.
-  if (options.individualHooks || !runtime().enabled) return
-  try {
-    options[AFFECTED] = await model.unscoped().findAll({
-      where: options.where,
-      transaction: options.transaction,
-      // Inside a transaction, lock them: a concurrent writer must not change them before this write.
-      lock: options.transaction ? true : undefined,
-      paranoid: operation === 'Destroy' && !options.force,
-    })
-  } catch (error) {
-    report(error, { operation: 'invalidate', key: model.name })
-  }
-}
-
-/** A bulk update's rows as they were and as they will be, in case `cacheKey` depends on a changed column. */
-function withUpdate(rows: Model[], values: Record<string, unknown> | undefined): Model[] {
-  return values ? [...rows, ...rows.map(row => copyWith(row, values))] : rows
-}
-
-/** A saved row as it is and, when columns changed, as it was: `cacheKey` may depend on them (an owner). */
-function asItWasAndIs(row: Model): Model[] {
-  const previous = row.previous()
-  return Object.keys(previous).length === 0 ? [row] : [row, copyWith(row, previous)]
-}
-
-/** A copy of a row with some columns replaced, to read the `cacheKey` it has with them. */
-function copyWith(row: Model, values: Record<string, unknown>): Model {
-  return (row.constructor as ModelStatic<Model>).build({ ...row.get({ plain: true }), ...values }, { isNewRecord: false, raw: true })
+function findAffected(model: ModelStatic<Model>, operation: 'Update' | 'Destroy' | 'Restore', options: WriteOptions): Promise<Model[]> {
+  return findRows(model, options.where ?? {}, { transaction: options.transaction, paranoid: operation === 'Destroy' && !options.force })
 }

@@ -5,28 +5,8 @@ import { DataTypes, Model, Sequelize } from 'sequelize'
 import { cacheme, registerInvalidModels } from '../../src'
 import { configureBackend, deferred } from '../support/backends'
 import { testDatabases } from '../support/fixtures'
-import { openBookstore, type Bookstore } from './models'
-
-/** A cached entry per invalid key, to see which keys a write invalidated. */
-function probes() {
-  let computations = 0
-  const probe = cacheme({ key: c => `probe:${c.invalidKey}`, invalidKeys: c => c.invalidKey })(async (invalidKey: string) => ++computations)
-  return {
-    async prime(...invalidKeys: string[]) {
-      for (const invalidKey of invalidKeys) await probe(invalidKey)
-    },
-    /** The keys among these whose entry was deleted (they are cached again afterwards). */
-    async invalidated(...invalidKeys: string[]): Promise<string[]> {
-      const gone: string[] = []
-      for (const invalidKey of invalidKeys) {
-        const before = computations
-        await probe(invalidKey)
-        if (computations > before) gone.push(invalidKey)
-      }
-      return gone
-    },
-  }
-}
+import { openBookstore, seedBookstore, type Bookstore } from './models'
+import { probes } from './probes'
 
 for (const db of testDatabases()) {
   describe(`Sequelize hooks on ${db.dialect}`, function () {
@@ -42,24 +22,10 @@ for (const db of testDatabases()) {
     beforeEach(async () => {
       configureBackend('redis')
       watch = probes()
-      await store.sequelize.sync({ force: true })
-      await store.User.bulkCreate([
-        { id: 1, name: 'ann' },
-        { id: 2, name: 'bob' },
-        { id: 3, name: 'cyd' },
-      ])
-      await store.Book.bulkCreate([
-        { id: 1, title: 'a', ownerId: 1 },
-        { id: 2, title: 'b', ownerId: 2 },
-        { id: 3, title: 'c', ownerId: 2 },
-      ])
+      await seedBookstore(store)
     })
 
-    async function expectInvalidated(change: () => Promise<unknown>, expected: string[], watched: string[]) {
-      await watch.prime(...watched)
-      await change()
-      expect(await watch.invalidated(...watched)).to.have.members(expected)
-    }
+    const expectInvalidated = (change: () => Promise<unknown>, expected: string[], watched: string[]) => watch.expectInvalidated(change, expected, watched)
 
     it('installs its hooks once per model, however often it is registered', () => {
       registerInvalidModels([store.User, store.User])
