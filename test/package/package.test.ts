@@ -1,14 +1,16 @@
-// Packs cacheme as npm would publish it, installs the tarball into an empty project without
-// sequelize, and compiles and runs a consumer under `strict` with legacy and with TC39 decorators.
+// Packs cacheme as npm would publish it and installs the tarball into two projects, each compiled
+// under `strict` with legacy and with TC39 decorators, and run: a CommonJS one without sequelize,
+// and an ES module one (`"type": "module"`, `module: nodenext`) that imports every entry point.
 import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { expect } from 'chai'
+import { testRedisUrl } from '../support/fixtures'
 
 const root = path.join(__dirname, '..', '..')
-const fixture = path.join(__dirname, 'consumer')
+const fixtures = path.join(__dirname, 'consumer')
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc')
 const run = promisify(execFile)
 
@@ -22,9 +24,9 @@ function childEnv(): NodeJS.ProcessEnv {
   return env
 }
 
-async function exec(command: string, args: string[], cwd: string): Promise<string> {
+async function exec(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
   try {
-    const { stdout } = await run(command, args, { cwd, env: childEnv(), timeout: 120_000, maxBuffer: 32 * 1024 * 1024 })
+    const { stdout } = await run(command, args, { cwd, env: { ...childEnv(), ...env }, timeout: 120_000, maxBuffer: 32 * 1024 * 1024 })
     return stdout
   } catch (error) {
     const { stdout, stderr, message } = error as { stdout?: string; stderr?: string; message: string }
@@ -35,12 +37,19 @@ async function exec(command: string, args: string[], cwd: string): Promise<strin
 /** The version this repository installed, so that npm finds it in its cache. */
 const installedVersion = (name: string): string => JSON.parse(fs.readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')).version
 
+/** What each consumer installs beside the tarball: the ES module one is an Express app on Sequelize. */
+const CONSUMER_PACKAGES = {
+  commonjs: ['@types/node', 'reflect-metadata'],
+  esm: ['@types/node', 'reflect-metadata', 'express', '@types/express', 'sequelize'],
+} as const
+type Consumer = keyof typeof CONSUMER_PACKAGES
+
 describe('the npm package', function () {
   this.timeout(180_000)
 
   let work: string
-  let consumer: string
   let packed: string[]
+  const consumerDir = (consumer: Consumer) => path.join(work, consumer)
 
   before(async function () {
     this.timeout(180_000)
@@ -54,23 +63,16 @@ describe('the npm package', function () {
     }[]
     packed = pack.files.map(file => file.path)
 
-    consumer = path.join(work, 'consumer')
-    fs.cpSync(fixture, consumer, { recursive: true })
-    fs.writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'cacheme-consumer', version: '1.0.0', private: true }, null, 2))
-    await exec(
-      'npm',
-      [
-        'install',
-        path.join(work, pack.filename),
-        `@types/node@${installedVersion('@types/node')}`,
-        `reflect-metadata@${installedVersion('reflect-metadata')}`,
-        '--prefer-offline',
-        '--no-audit',
-        '--no-fund',
-        '--no-package-lock',
-      ],
-      consumer,
-    )
+    const install = async (consumer: Consumer) => {
+      const dir = consumerDir(consumer)
+      fs.cpSync(path.join(fixtures, consumer), dir, { recursive: true })
+      if (!fs.existsSync(path.join(dir, 'package.json'))) {
+        fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `cacheme-${consumer}-consumer`, version: '1.0.0', private: true }, null, 2))
+      }
+      const packages = CONSUMER_PACKAGES[consumer].map(name => `${name}@${installedVersion(name)}`)
+      await exec('npm', ['install', path.join(work, pack.filename), ...packages, '--prefer-offline', '--no-audit', '--no-fund', '--no-package-lock'], dir)
+    }
+    await Promise.all((Object.keys(CONSUMER_PACKAGES) as Consumer[]).map(install))
   })
 
   after(() => {
@@ -91,16 +93,27 @@ describe('the npm package', function () {
   })
 
   it('installs without sequelize, whose types the declarations do not need', () => {
+    const consumer = consumerDir('commonjs')
     expect(fs.existsSync(path.join(consumer, 'node_modules', 'cacheme', 'dist', 'index.d.ts'))).to.equal(true)
     expect(fs.existsSync(path.join(consumer, 'node_modules', 'sequelize'))).to.equal(false)
   })
 
   for (const mode of ['legacy', 'tc39']) {
-    it(`compiles under strict with ${mode === 'legacy' ? 'legacy decorators and reflect-metadata' : 'TC39 decorators'}, and runs`, async () => {
+    const decorators = mode === 'legacy' ? 'legacy decorators and reflect-metadata' : 'TC39 decorators'
+
+    it(`compiles under strict with ${decorators}, and runs`, async () => {
+      const consumer = consumerDir('commonjs')
       // The consumer's own @ts-expect-error lines make wrong uses fail this compilation.
       await exec(process.execPath, [tsc, '-p', `tsconfig.${mode}.json`], consumer)
       const output = await exec(process.execPath, [path.join('out', mode, `${mode}.js`)], consumer)
       expect(output).to.match(/cacheme package works with (legacy|TC39) decorators/)
+    })
+
+    it(`imports every entry point by name from an ES module compiled with ${decorators}, and runs on Redis`, async () => {
+      const consumer = consumerDir('esm')
+      await exec(process.execPath, [tsc, '-p', `tsconfig.${mode}.json`], consumer)
+      const output = await exec(process.execPath, [path.join('out', mode, `${mode}.js`)], consumer, { CACHEME_REDIS_URL: testRedisUrl() })
+      expect(output).to.match(/cacheme package works from ES modules with (legacy|TC39) decorators \(cacheme, cacheme\/admin, cacheme\/express\b.*\) on Redis/)
     })
   }
 })
