@@ -14,7 +14,7 @@ const LAYERS: readonly (readonly [name: string, pattern: RegExp])[] = [
   ['operations', /^(invalidation|tags|gc|lease|prometheus|opentelemetry|options)\.ts$/],
   ['hooks', /^sequelize\//],
   ['caches', /^(memoize|decorator)\.ts$|^instance-cache\//],
-  ['entry points', /^(index\.ts|express\/|admin\/|http\/|cli\/)/],
+  ['entry points', /^(index\.ts|express\/|admin\/|nest\/|http\/|cli\/)/],
 ]
 
 function layerOf(file: string): number {

@@ -48,11 +48,12 @@ export function onModelChange(model: ModelClass, listener: ChangeListener, calle
     throw new CachemeError('INVALID_OPTIONS', `${caller}: ${String(model)} is not a Sequelize model class`)
   }
   let installed = listeners.get(model)
-  if (!installed || !hasOurHooks(model)) {
-    // Model.init() again drops a model's hooks: install them anew, keeping the listeners.
-    listeners.set(model, (installed ??= new Set()))
-    install(model as unknown as ModelStatic<Model>)
+  if (!installed) {
+    listeners.set(model, (installed = new Set()))
+    reinstallAfterEachInitialize(model)
   }
+  // Model.init() again drops a model's hooks: install them anew, keeping the listeners.
+  if (isInitialized(model) && !hasOurHooks(model)) install(model as unknown as ModelStatic<Model>)
   installed.add(listener)
 }
 
@@ -83,6 +84,30 @@ export function announceChange(model: ModelStatic<Model>, rows: readonly Model[]
   if (work.length === 0) return
   return whenCommitted(model, options, async () => {
     for (const next of work) await next()
+  })
+}
+
+/** sequelize-typescript's flag; a plain Sequelize model has none, and is initialized by Model.init() before use. */
+function isInitialized(model: object): boolean {
+  return (model as { isInitialized?: unknown }).isInitialized !== false
+}
+
+/**
+ * sequelize-typescript initializes a model when a Sequelize instance adds it, often after the
+ * decorators that name it have run, and initializing it again (another instance) drops its hooks:
+ * they are installed after each initialization.
+ */
+function reinstallAfterEachInitialize(model: ModelClass): void {
+  const initialize = (model as { initialize?: unknown }).initialize
+  if (typeof initialize !== 'function') return
+  Object.defineProperty(model, 'initialize', {
+    configurable: true,
+    writable: true,
+    value: function (this: unknown, ...args: unknown[]) {
+      const initialized = initialize.apply(this, args)
+      if (this === model && !hasOurHooks(model)) install(model as unknown as ModelStatic<Model>)
+      return initialized
+    },
   })
 }
 

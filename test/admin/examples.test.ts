@@ -72,22 +72,26 @@ describe('examples', function () {
     expect(stdout.trimEnd().split('\n').at(-1)).to.equal('self-check passed')
   })
 
-  it('npm run example:nest prints the hits and misses of a NestJS-style service', async () => {
-    const { code, stdout, stderr } = await npmRun('example:nest')
+  it('npm run example:nest -- --once serves a Nest app over sequelize-typescript models, and checks its hits, misses and health', async () => {
+    const { code, stdout, stderr } = await npmRun('example:nest', '--once')
     expect(code, `${stdout}\n${stderr}`).to.equal(0)
     expect(stdout).to.include(storeLine())
-    const outcomes = [...stdout.matchAll(/^ {2}(\S+)\s+(miss|hit|-)\s+(\d+) quer/gm)].map(match => `${match[1]} ${match[2]} ${match[3]}`)
+    expect(stdout).to.match(/^listening on http:\/\/127\.0\.0\.1:\d+$/m)
+    const outcomes = [...stdout.matchAll(/^ {2}(GET|PATCH) (\S+)\s+(miss|hit|-)\s+(\d+) quer/gm)].map(match => `${match[1]} ${match[2]} ${match[3]} ${match[4]}`)
     expect(outcomes).to.deep.equal([
-      'findOne(1) miss 1',
-      'findOne(1) hit 0',
-      'findByAuthor(1) miss 1',
-      'findByAuthor(1) hit 0',
-      'rename(1) - 1',
-      'findOne(1) miss 1',
-      'findByAuthor(1) miss 1',
-      'findByAuthor(1) hit 0',
+      'GET /books/1 miss 1',
+      'GET /books/1 hit 0',
+      'GET /authors/1/books miss 1',
+      'GET /authors/1/books hit 0',
+      'PATCH /books/1 - 2',
+      'GET /books/1 miss 1',
+      'GET /authors/1/books miss 1',
+      'GET /authors/1/books hit 0',
+      'GET /health - 0',
     ])
+    expect(stdout).to.match(/GET \/health\s+-\s+0 queries\s+\{"cacheme":\{"status":"up","store":"(redis|memory)","answering":true/)
     expect(stdout).to.include('BooksService.findOne: 1 hits, 2 misses')
     expect(stdout).to.include('BooksService.findByAuthor: 2 hits, 2 misses')
+    expect(stdout.trimEnd().split('\n').at(-1)).to.equal('self-check passed')
   })
 })

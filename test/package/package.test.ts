@@ -40,7 +40,7 @@ const installedVersion = (name: string): string => JSON.parse(fs.readFileSync(pa
 /** What each consumer installs beside the tarball: the ES module one is an Express app on Sequelize. */
 const CONSUMER_PACKAGES = {
   commonjs: ['@types/node', 'reflect-metadata'],
-  esm: ['@types/node', 'reflect-metadata', 'express', '@types/express', 'sequelize'],
+  esm: ['@types/node', 'reflect-metadata', 'express', '@types/express', 'sequelize', '@nestjs/common', '@nestjs/core', 'rxjs'],
 } as const
 type Consumer = keyof typeof CONSUMER_PACKAGES
 

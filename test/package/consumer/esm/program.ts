@@ -6,6 +6,7 @@ import express from 'express'
 import { cacheme, cachemeEvents, cachemeTags, configure, invalidate, metricsHandler, openTelemetry, shutdown, type Container } from 'cacheme'
 import { cachemeAdmin } from 'cacheme/admin'
 import { toResponse } from 'cacheme/express'
+import { CachemeModule } from 'cacheme/nest'
 import { checkNamedExports } from './named-exports.js'
 
 interface Author {
@@ -52,6 +53,7 @@ export async function main(mode: string): Promise<void> {
   assert.equal(authors.computed, 2)
 
   assert.deepEqual(toResponse({ id: 1, published: new Date(0) }), { id: 1, published: '1970-01-01T00:00:00.000Z' })
+  assert.equal(CachemeModule.forRoot({ store: 'memory' }).module, CachemeModule)
   const app = express()
   app.use('/admin', cachemeAdmin({ authorize: () => true }))
   app.get('/metrics', metricsHandler())

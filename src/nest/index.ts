@@ -1,0 +1,3 @@
+export { CachemeModule } from './cacheme-module'
+export { CachemeService, type CachemeHealth, type CachemeStatus } from './cacheme-service'
+export type { CachemeAsyncOptions, CachemeModuleOptions, CachemeRootOptions } from './module-options'
