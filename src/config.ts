@@ -13,8 +13,9 @@ import { UNAVAILABLE, type Store } from './store/store'
 
 export interface ConfigureOptions {
   /**
-   * The Redis to cache in: an ioredis `Redis` or `Cluster` (left open by `shutdown()`), a Redis
-   * URL or ioredis options (a client cacheme opens and closes).
+   * The Redis to cache in: an ioredis `Redis` or `Cluster` (left open by `shutdown()`), a
+   * `redis://` or `rediss://` URL, a Unix socket path or ioredis options (a client cacheme opens
+   * and closes).
    * @default undefined: the in-process memory store
    * @example
    * configure({ redis: process.env.REDIS_URL })
@@ -28,7 +29,8 @@ export interface ConfigureOptions {
    */
   readonly store?: 'memory' | 'redis'
   /**
-   * Every key cacheme writes starts with it, so applications can share one Redis.
+   * Every key cacheme writes starts with it, so applications can share one Redis. It ends with
+   * `:`, `/`, `.` or `|`, so that no other application's names start with it.
    * @default 'CM:'
    * @example
    * configure({ redis, prefix: 'shop:' })
@@ -203,9 +205,25 @@ function createStore(options: ConfigureOptions, layout: KeyLayout, checks: Optio
     return { store, pendingInvalidations: () => store.pendingInvalidations }
   }
   if (redis instanceof Redis || redis instanceof Cluster || isRedisClient(redis)) return remote(redis, false)
-  if (typeof redis === 'string') return remote(quiet(new Redis(redis)), true)
-  if (typeof redis === 'object' && redis !== null) return remote(quiet(new Redis(redis)), true)
-  return checks.fail(`redis must be an ioredis client, a URL or options, got ${typeof redis}`)
+  if (typeof redis === 'string') {
+    if (!isRedisAddress(redis)) {
+      // A password in it stays out of the message, which goes to logs.
+      const shown = JSON.stringify(redis.replace(/\/\/[^/@]*@/, '//***@'))
+      checks.fail(`redis ${shown} is not a Redis URL: expected redis://[[user]:password@]host[:port][/db], rediss://... or a Unix socket path`)
+    }
+    return remote(quiet(new Redis(redis)), true)
+  }
+  if (typeof redis === 'object' && redis !== null && !Array.isArray(redis)) return remote(quiet(new Redis(redis)), true)
+  const given = redis === null ? 'null' : Array.isArray(redis) ? 'an array' : typeof redis
+  return checks.fail(`redis must be an ioredis client, a redis:// or rediss:// URL, a Unix socket path or ioredis options, got ${given}`)
+}
+
+/** What ioredis connects to and this documents: a redis: or rediss: URL that parses, or a socket path. */
+function isRedisAddress(address: string): boolean {
+  if (address.startsWith('/')) return true
+  if (!URL.canParse(address)) return false
+  const { protocol } = new URL(address)
+  return protocol === 'redis:' || protocol === 'rediss:'
 }
 
 const checkedClients = new WeakSet<object>()

@@ -45,10 +45,19 @@ export function containerFactory(fn: Function): ContainerFactory {
   const restFrom = names.length
   return (self, args) => {
     const container: Container = { self, args }
-    for (const [name, index] of named) container[name] = args[index]
-    if (restName !== undefined) container[restName] = args.slice(restFrom)
+    for (const [name, index] of named) setParameter(container, name, args[index])
+    if (restName !== undefined) setParameter(container, restName, args.slice(restFrom))
     return container
   }
+}
+
+/**
+ * Assigning `__proto__` would set the container's prototype (and every call would read the same
+ * `c.__proto__`): a parameter of that name is defined as an own property instead.
+ */
+function setParameter(container: Container, name: string, value: unknown): void {
+  if (name === '__proto__') Object.defineProperty(container, name, { value, writable: true, enumerable: true, configurable: true })
+  else container[name] = value
 }
 
 /** Puts the computed value where `invalidKeys` reads it: `c.result` and its alias `c.cachemeResult`. */

@@ -1,5 +1,6 @@
 import type { AnyContainer, Container, ResultOf } from './container'
 import { CachemeError } from './errors'
+import { refuseLoneSurrogates } from './keys'
 import { Memoized, qualifiedName } from './memoize'
 import { validateOptions, type CachemeOptions } from './options'
 import { registerInvalidModels } from './sequelize/invalid-models'
@@ -52,43 +53,72 @@ export function cacheme<C extends AnyContainer = Container>(options: CachemeOpti
 function wrapFunction(fn: unknown, options: CachemeOptions): AsyncFunction {
   const name = typeof fn === 'function' && fn.name ? fn.name : 'anonymous function'
   if (typeof fn !== 'function') throw new CachemeError('INVALID_OPTIONS', `cacheme(options)(fn) needs a function, got ${typeof fn}`)
-  return wrap(fn, new Memoized(fn, prepared(options, name), { settled: name }))
+  const memo = new Memoized(fn, prepared(options, name), { settled: name })
+  return wrap(fn, () => memo)
 }
 
-function wrapStandardMethod(method: unknown, context: DecoratorContext, options: CachemeOptions): AsyncFunction {
+/**
+ * A standard decorator is not told its class. A static member's initializers run while the class
+ * is being defined, with the class as `this`: its checks run there, so that a problem names the
+ * class and still stops the definition. An instance method's initializers wait for an instance,
+ * too late to refuse the class: its checks run now and say that the class is unknown.
+ */
+function wrapStandardMethod(method: unknown, context: DecoratorContext, options: CachemeOptions): AsyncFunction | undefined {
   const name = String(context.name)
-  if (context.kind !== 'method' || typeof method !== 'function') {
-    throw new CachemeError('INVALID_OPTIONS', `@cacheme on ${name}: applies to methods, not to a ${context.kind}`)
+  if (isStaticMember(context)) {
+    let memo: Memoized | undefined
+    context.addInitializer(function (this: unknown) {
+      const qualified = qualifiedName(this, name)
+      memo = new Memoized(checkedMethod(method, context, qualified), prepared(options, qualified), { settled: qualified })
+    })
+    // Static initializers run before any code can call the method; anything else is refused there.
+    return context.kind === 'method' && typeof method === 'function' ? wrap(method, () => memo!) : undefined
   }
-  const memo = new Memoized(method, prepared(options, name), { provisional: name })
-  // Standard decorators are not told their class: learn it when the class or an instance is set up.
+  const checked = checkedMethod(method, context, name)
+  const memo = new Memoized(checked, prepared(options, `${name} (an instance method: a standard decorator is not told its class)`), { provisional: name })
+  // Learn the class when an instance is set up, before its first call.
   context.addInitializer(function (this: unknown) {
     memo.settleName(qualifiedName(this, name))
   })
-  return wrap(method, memo)
+  return wrap(checked, () => memo)
+}
+
+function checkedMethod(method: unknown, context: DecoratorContext, owner: string): Function {
+  if (context.kind !== 'method' || typeof method !== 'function') {
+    throw new CachemeError('INVALID_OPTIONS', `@cacheme on ${owner}: applies to methods, not to a ${context.kind}`)
+  }
+  return method
 }
 
 function wrapLegacyMethod(target: object, propertyKey: string | symbol, descriptor: PropertyDescriptor | undefined, options: CachemeOptions): PropertyDescriptor {
   const name = qualifiedName(target, String(propertyKey))
   const method = descriptor?.value
   if (typeof method !== 'function') throw new CachemeError('INVALID_OPTIONS', `@cacheme on ${name}: applies to methods, not to accessors or fields`)
-  return { ...descriptor, value: wrap(method, new Memoized(method, prepared(options, name), { settled: name })) }
+  const memo = new Memoized(method, prepared(options, name), { settled: name })
+  return { ...descriptor, value: wrap(method, () => memo) }
 }
 
 /** Checks the options and installs the model hooks they ask for, when the decorator is applied. */
 function prepared(options: CachemeOptions, name: string): CachemeOptions {
   validateOptions(options, name)
+  // The tag names a Redis set and a stats hash: refused now, before any call counts under it.
+  if (options.tag !== undefined) refuseLoneSurrogates(options.tag, 'INVALID_KEY', `@cacheme on ${name}: tag ${JSON.stringify(options.tag)}`)
   const models = [...(options.invalidModels ?? []), ...(options.invalidM2MModels ?? [])]
   if (models.length > 0) registerInvalidModels(models)
   return options
 }
 
-function wrap(fn: Function, memo: Memoized): AsyncFunction {
+/** `memo` is asked on each call: a static method's is made once its class is known. */
+function wrap(fn: Function, memo: () => Memoized): AsyncFunction {
   const wrapped = function (this: unknown, ...args: unknown[]) {
-    return memo.call(this, args)
+    return memo().call(this, args)
   }
   Object.defineProperty(wrapped, 'name', { value: fn.name })
   return wrapped
+}
+
+function isStaticMember(context: DecoratorContext): context is DecoratorContext & { static: true } {
+  return 'static' in context && context.static === true
 }
 
 function isMethodContext(value: unknown): value is DecoratorContext {

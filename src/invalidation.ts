@@ -47,6 +47,8 @@ export async function invalidate(target: InvalidateTarget): Promise<number> {
       case 'tag':
         return store.invalidateSets([layout.tagSet(value)], options)
       case 'pattern':
+        // Checked here: the store queues what it fails to deliver, and a bad pattern never delivers.
+        layout.match(value, 'invalidate({ pattern })')
         return store.deleteMatching(value)
     }
   })()

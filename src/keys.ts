@@ -10,7 +10,25 @@ export interface EntryRef {
   readonly field: string | undefined
 }
 
+/** What a pattern invalidation matches: the SCAN glob of its keys, and the glob of hash fields after a `>`. */
+export interface PatternMatch {
+  /** A glob of Redis keys, confined to the prefix. */
+  readonly keys: string
+  /** A glob of fields of the hashes `keys` matches, or undefined to match whole keys. */
+  readonly field: string | undefined
+}
+
 const FIELD_SEPARATOR = '>'
+/**
+ * A prefix ends with one of these, so that it names a namespace: a prefix `app` would also match
+ * `apple:cart`, another application's name, in patterns and gc.
+ */
+const PREFIX_SEPARATORS = [':', '/', '.', '|']
+/**
+ * Lone surrogates cannot be sent to Redis as UTF-8: each becomes U+FFFD, so names that differ only
+ * in them would name one key. With the `u` flag a well-formed pair is one code point and does not match.
+ */
+const LONE_SURROGATE = /\p{Surrogate}/u
 const INVALID_SUFFIX = ':invalid'
 /** Names under `<prefix>__` belong to cacheme itself; user keys may not start with it. */
 const RESERVED = '__'
@@ -19,7 +37,8 @@ const STATS_HASH = `${RESERVED}stats:`
 const MAX_KEY_LENGTH = 1024
 
 /**
- * The Redis layout, in one place. Every name cacheme writes starts with the prefix:
+ * The Redis layout, in one place. Every name cacheme writes starts with the prefix, which ends with
+ * a separator so that everything starting with it is cacheme's:
  *   entries        <prefix><key>             (a `>` key: hash <prefix><left>, field <right>)
  *   dependencies   <prefix><invalidKey>:invalid  sets of full entry names
  *   tags           <prefix>__tag:<tag>       sets of full entry names
@@ -38,6 +57,13 @@ export class KeyLayout {
     if (typeof prefix !== 'string' || prefix === '' || prefix.includes(FIELD_SEPARATOR)) {
       throw new CachemeError('INVALID_CONFIG', `prefix must be a non-empty string without '>', got ${JSON.stringify(prefix)}`)
     }
+    refuseLoneSurrogates(prefix, 'INVALID_CONFIG', `prefix ${JSON.stringify(prefix)}`)
+    if (!PREFIX_SEPARATORS.includes(prefix.slice(-1))) {
+      throw new CachemeError(
+        'INVALID_CONFIG',
+        `prefix must end with one of ${PREFIX_SEPARATORS.join(' ')}, or its patterns and gc would reach the names of other applications that merely start with it, got ${JSON.stringify(prefix)}`,
+      )
+    }
     this.seq = `${prefix}${RESERVED}seq`
     this.everythingGuard = `${prefix}${RESERVED}everything`
   }
@@ -53,6 +79,7 @@ export class KeyLayout {
     if (key.startsWith(RESERVED)) {
       throw new CachemeError('INVALID_KEY', `${owner}: key ${JSON.stringify(key)} starts with '${RESERVED}', which cacheme reserves`)
     }
+    refuseLoneSurrogates(key, 'INVALID_KEY', `${owner}: key ${JSON.stringify(key)}`)
     const at = key.indexOf(FIELD_SEPARATOR)
     const redisKey = at === -1 ? key : key.slice(0, at)
     if (redisKey.endsWith(INVALID_SUFFIX)) {
@@ -87,6 +114,7 @@ export class KeyLayout {
     if (invalidKey.startsWith(RESERVED)) {
       throw new CachemeError('INVALID_KEY', `${owner}: ${JSON.stringify(invalidKey)} starts with '${RESERVED}', which cacheme reserves`)
     }
+    refuseLoneSurrogates(invalidKey, 'INVALID_KEY', `${owner}: ${JSON.stringify(invalidKey)}`)
     return `${this.prefix}${invalidKey}${INVALID_SUFFIX}`
   }
 
@@ -97,6 +125,7 @@ export class KeyLayout {
   }
 
   tagSet(tag: string): string {
+    refuseLoneSurrogates(tag, 'INVALID_KEY', `tag ${JSON.stringify(tag)}`)
     return `${this.prefix}${TAG_SET}${tag}`
   }
 
@@ -132,6 +161,19 @@ export class KeyLayout {
     return escapeGlob(this.prefix) + userPattern
   }
 
+  /**
+   * What a pattern invalidation matches. Without `>`, a Redis glob of whole keys (a hash with all
+   * its fields); with one, `<hash glob>><field glob>`, split at the first `>`: the fields matching
+   * the right side in the hashes matching the left. No Redis key under the prefix holds a `>`, and
+   * no field does, so a pattern with a second `>` or nothing on one side matches nothing.
+   */
+  match(userPattern: string, owner: string): PatternMatch {
+    refuseLoneSurrogates(userPattern, 'INVALID_KEY', `${owner}: pattern ${JSON.stringify(userPattern)}`)
+    const at = userPattern.indexOf(FIELD_SEPARATOR)
+    if (at === -1) return { keys: this.pattern(userPattern), field: undefined }
+    return { keys: this.pattern(userPattern.slice(0, at)), field: userPattern.slice(at + 1) }
+  }
+
   /** Dependency and tag sets: the sets whose members name entries. */
   isIndexSet(name: string): boolean {
     return this.tagOfSet(name) !== undefined || this.invalidKeyOfSet(name) !== undefined
@@ -140,6 +182,13 @@ export class KeyLayout {
   /** Keys a pattern invalidation must never delete: cacheme's own bookkeeping and dependency sets. */
   isEntryName(name: string): boolean {
     return name.startsWith(this.prefix) && !name.startsWith(this.prefix + RESERVED) && !name.endsWith(INVALID_SUFFIX)
+  }
+}
+
+/** Throws when `text` has a lone surrogate; `subject` names it in the message (`BookSerializer.owner: key "..."`). */
+export function refuseLoneSurrogates(text: string, code: 'INVALID_KEY' | 'INVALID_CONFIG', subject: string): void {
+  if (LONE_SURROGATE.test(text)) {
+    throw new CachemeError(code, `${subject} has a lone surrogate, which Redis would store as U+FFFD like any other: names that differ only there would be one`)
   }
 }
 

@@ -39,4 +39,21 @@ describe('container', () => {
     const make = containerFactory(new Function(`return function f(args, result) {}`)())
     expect(make('me', [1, 2])).to.deep.equal({ self: 'me', args: [1, 2] })
   })
+
+  it('gives a parameter named __proto__ its argument, as an own property, and leaves the prototype alone', () => {
+    const make = containerFactory(new Function(`return function f(__proto__, id) {}`)())
+    const first = make(undefined, [{ polluted: true }, 1])
+    const second = make(undefined, [7, 2])
+    expect(Object.getOwnPropertyDescriptor(first, '__proto__')?.value).to.deep.equal({ polluted: true })
+    expect(first.__proto__).to.deep.equal({ polluted: true })
+    expect(second.__proto__).to.equal(7)
+    expect(Object.getPrototypeOf(first)).to.equal(Object.prototype)
+    expect((first as { polluted?: boolean }).polluted).to.equal(undefined)
+    expect(first.id).to.equal(1)
+  })
+
+  it('reads a rest parameter named __proto__ as its own property too', () => {
+    const make = containerFactory(new Function(`return function f(first, ...__proto__) {}`)())
+    expect(make(undefined, [1, 2, 3]).__proto__).to.deep.equal([2, 3])
+  })
 })

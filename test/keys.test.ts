@@ -83,4 +83,60 @@ describe('KeyLayout', () => {
   it('refuses a reserved invalid key, whose set would collide with a guard', () => {
     expect(() => layout.invalidSet('__gen:x')).to.throw(CachemeError, /reserves/)
   })
+
+  it('refuses a prefix that does not end with a separator, which would reach names of other applications', () => {
+    for (const prefix of ['app', 'CM', 'a:b']) {
+      expect(() => new KeyLayout(prefix), prefix)
+        .to.throw(CachemeError, /prefix must end with one of : \/ \. \|/)
+        .with.property('code', 'INVALID_CONFIG')
+    }
+    for (const prefix of ['CM:', 'app/', 'app.', 'app|', 't[1]x*:']) expect(new KeyLayout(prefix).prefix).to.equal(prefix)
+  })
+
+  it('refuses a prefix with a lone surrogate', () => {
+    expect(() => new KeyLayout('app\uD800:')).to.throw(CachemeError, /lone surrogate/)
+  })
+
+  describe('lone surrogates, which Redis stores as U+FFFD so that different keys collide', () => {
+    const lone = ['\uD800', '\uDBFF', 'Book:\uDC00', 'x\uDFFF>f', 'Book:1>\uD83D', '\uDE00\uD83D']
+    const refusal = (act: () => unknown): string | undefined => {
+      try {
+        act()
+      } catch (error) {
+        return error instanceof CachemeError ? `${error.code}: ${error.message}` : String(error)
+      }
+      return undefined
+    }
+
+    for (const text of lone) {
+      it(`refuses ${JSON.stringify(text)} as a key, an invalid key, a tag and a pattern`, () => {
+        expect(refusal(() => layout.entry(text, 'Serializer.method'))).to.match(/^INVALID_KEY: Serializer\.method: .*lone surrogate/)
+        expect(refusal(() => layout.invalidSet(text, 'Serializer.method'))).to.match(/^INVALID_KEY: Serializer\.method: .*lone surrogate/)
+        expect(refusal(() => layout.tagSet(text))).to.match(/^INVALID_KEY: tag ".*lone surrogate/)
+        expect(refusal(() => layout.match(text, '--pattern'))).to.match(/^INVALID_KEY: --pattern: .*lone surrogate/)
+      })
+    }
+
+    it('accepts characters outside the BMP, whose surrogates come in pairs', () => {
+      expect(layout.entry('Book:\u{1F600}>\u{1F601}', 'm').field).to.equal('\u{1F601}')
+      expect(layout.invalidSet('User:\u{1F600}')).to.equal('CM:User:\u{1F600}:invalid')
+      expect(layout.tagSet('\u{1F600}')).to.equal('CM:__tag:\u{1F600}')
+      expect(layout.match('\u{1F600}*', 'm').keys).to.equal('CM:\u{1F600}*')
+    })
+  })
+
+  describe('patterns', () => {
+    it('match whole keys without >, and hash fields with one: <hash glob>><field glob>', () => {
+      expect(layout.match('Book:*', 'm')).to.deep.equal({ keys: 'CM:Book:*', field: undefined })
+      expect(layout.match('HB:*>owner', 'm')).to.deep.equal({ keys: 'CM:HB:*', field: 'owner' })
+      expect(layout.match('HB:[12]>o*', 'm')).to.deep.equal({ keys: 'CM:HB:[12]', field: 'o*' })
+      expect(new KeyLayout('a*[b]:').match('*>*', 'm')).to.deep.equal({ keys: 'a\\*\\[b\\]:*', field: '*' })
+    })
+
+    it('split at the first >: a second one or an empty side is in no key, and matches nothing', () => {
+      expect(layout.match('<b>x*</b>', 'm')).to.deep.equal({ keys: 'CM:<b', field: 'x*</b>' })
+      expect(layout.match('>owner', 'm')).to.deep.equal({ keys: 'CM:', field: 'owner' })
+      expect(layout.match('HB:*>', 'm')).to.deep.equal({ keys: 'CM:HB:*', field: '' })
+    })
+  })
 })

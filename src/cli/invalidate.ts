@@ -1,6 +1,6 @@
 import { invalidate, type InvalidateTarget, type TargetKind } from '../invalidation'
 import { CliError, EXIT } from './exit'
-import { scan } from './scan'
+import { countFields, scan } from './scan'
 import { plural, type Output } from './output'
 import { Progress } from './progress'
 import type { Session } from './session'
@@ -18,8 +18,14 @@ export interface InvalidateFlags {
   readonly grace: boolean
 }
 
-/** A pattern deletes whole Redis keys (a hash holds several entries); the others count entries. */
-const UNIT: Record<TargetKind, string> = { key: 'entry', invalidKey: 'entry', tag: 'entry', pattern: 'key' }
+/**
+ * A pattern without `>` deletes whole Redis keys (a hash holds several entries), one with `>` hash
+ * fields; the others count entries.
+ */
+function unitOf({ kind, value }: Target): [one: string, many: string] {
+  if (kind !== 'pattern') return ['entry', 'entries']
+  return value.includes('>') ? ['hash field', 'hash fields'] : ['key', 'keys']
+}
 const SUBJECT: Record<TargetKind, (value: string) => string> = {
   key: value => `(key ${value})`,
   invalidKey: value => `depending on ${value}`,
@@ -45,7 +51,7 @@ export async function invalidateCommand(session: Session, out: Output, target: T
   out.result(
     { target: { [kind]: value }, dryRun: flags.dryRun, count },
     () =>
-      `${flags.dryRun ? 'would invalidate' : 'invalidated'} ${plural(count, UNIT[kind], kind === 'pattern' ? 'keys' : 'entries')} ${SUBJECT[kind](value)}` +
+      `${flags.dryRun ? 'would invalidate' : 'invalidated'} ${plural(count, ...unitOf(target))} ${SUBJECT[kind](value)}` +
       `${flags.dryRun ? ' (dry run: nothing was removed)' : ''}\n`,
   )
   return EXIT.ok
@@ -55,10 +61,13 @@ export async function invalidateCommand(session: Session, out: Output, target: T
 function checkName({ layout }: Session, { kind, value }: Target): void {
   if (kind === 'key') layout.entry(value, '--key')
   if (kind === 'invalidKey') layout.invalidSet(value, '--invalid-key')
+  if (kind === 'tag') layout.tagSet(value)
+  if (kind === 'pattern') layout.match(value, '--pattern')
 }
 
 /** What the invalidation would count, read without removing anything. */
-async function wouldInvalidate(session: Session, { kind, value }: Target, progress: Progress): Promise<number> {
+async function wouldInvalidate(session: Session, target: Target, progress: Progress): Promise<number> {
+  const { kind, value } = target
   const { client, layout, store } = session
   switch (kind) {
     case 'key': {
@@ -71,7 +80,7 @@ async function wouldInvalidate(session: Session, { kind, value }: Target, progre
     case 'tag':
       return (await store.liveMembers(layout.tagSet(value))).length
     case 'pattern':
-      return countMatching(session, value, progress)
+      return countMatching(session, target, progress)
   }
 }
 
@@ -84,21 +93,25 @@ async function wouldInvalidate(session: Session, { kind, value }: Target, progre
  */
 async function invalidateNow(session: Session, target: Target, { grace }: InvalidateFlags, progress: Progress): Promise<number> {
   if (progress.enabled) {
-    const matched = await countMatching(session, target.value, progress)
-    progress.update(`deleting ${plural(matched, 'key')} matching ${target.value}...`, undefined, true)
+    const matched = await countMatching(session, target, progress)
+    progress.update(`deleting ${plural(matched, ...unitOf(target))} matching ${target.value}...`, undefined, true)
   }
   const count = await invalidate({ [target.kind]: target.value, grace } as InvalidateTarget)
   session.throwFaults()
   return count
 }
 
-/** Keys a pattern invalidation would delete: entries only, never cacheme's own bookkeeping. */
-async function countMatching({ client, layout }: Session, pattern: string, progress: Progress): Promise<number> {
+/** Keys (or, with `>`, hash fields) a pattern invalidation would delete: entries only, never cacheme's own bookkeeping. */
+async function countMatching({ client, layout }: Session, target: Target, progress: Progress): Promise<number> {
+  const { keys, field } = layout.match(target.value, '--pattern')
+  const counted = (count: number) => `${plural(count, ...unitOf(target))} match ${target.value}`
   let matched = 0
-  for await (const { names, done } of scan(client, layout.pattern(pattern))) {
-    matched += names.filter(name => layout.isEntryName(name)).length
-    progress.update(`${plural(matched, 'key')} match ${pattern}`, done)
+  for await (const { names, done } of scan(client, keys, field === undefined ? undefined : 'hash')) {
+    const entries = names.filter(name => layout.isEntryName(name))
+    if (field === undefined) matched += entries.length
+    else for (const hash of entries) matched += await countFields(client, hash, field)
+    progress.update(counted(matched), done)
   }
-  progress.update(`${plural(matched, 'key')} match ${pattern}`, 1, true)
+  progress.update(counted(matched), 1, true)
   return matched
 }

@@ -56,7 +56,7 @@ function buildProgram(io: CliIo, finished: (code: number) => void): Command {
   const program = new Command('cacheme')
     .description('Look into and manage what cacheme keeps in Redis.')
     .option('--redis <url>', `Redis URL (default: $REDIS_URL, else ${DEFAULT_REDIS_URL})`)
-    .option('--prefix <prefix>', 'the prefix cacheme is configured with', 'CM:')
+    .option('--prefix <prefix>', 'the prefix cacheme is configured with (it ends with : / . or |)', 'CM:')
     .option('--json', 'print one JSON document instead of text')
     .configureOutput({ writeOut: text => io.stdout.write(text), writeErr: text => io.stderr.write(text) })
     .exitOverride()
@@ -99,7 +99,7 @@ function buildProgram(io: CliIo, finished: (code: number) => void): Command {
     key: new Option('--key <key>', 'one entry'),
     invalidKey: new Option('--invalid-key <key>', 'every entry depending on it (what a change of that row does)'),
     tag: new Option('--tag <tag>', 'every entry of a tag'),
-    pattern: new Option('--pattern <glob>', 'every key matching a Redis glob inside the prefix (progress shown on a terminal)'),
+    pattern: new Option('--pattern <glob>', "every key matching a Redis glob inside the prefix; '<hash glob>><field glob>' matches hash fields (progress shown on a terminal)"),
   }
   const targetFlags = TARGET_KINDS.map(kind => targets[kind].long).join(', ')
   const invalidateCmd = program.command('invalidate').description(`invalidate entries: give exactly one of ${targetFlags}`)

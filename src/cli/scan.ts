@@ -32,6 +32,18 @@ export async function scanAll(client: Redis, match: string, type?: 'set' | 'hash
   return all
 }
 
+/** How many fields of a hash match a glob, an HSCAN page at a time. */
+export async function countFields(client: Redis, hash: string, match: string): Promise<number> {
+  let count = 0
+  let cursor = '0'
+  do {
+    const [next, fieldsAndValues] = await client.hscan(hash, cursor, 'MATCH', match, 'COUNT', SCAN_COUNT)
+    cursor = next
+    count += fieldsAndValues.length / 2
+  } while (cursor !== '0')
+  return count
+}
+
 /**
  * SCAN walks hash buckets in reverse-binary order, so the cursor's bits reversed are the share of
  * buckets already visited: an honest fraction for a progress bar, without counting keys first.

@@ -100,6 +100,11 @@ export class MemoryKeyspace {
     hash.fields.set(field, { value: String(total), expiresAt: NEVER })
   }
 
+  /** HKEYS: fields past their deadline included until they are dropped, as in Redis. */
+  hkeys(key: string, now: number): string[] {
+    return [...(this.#slot(key, 'hash', now)?.fields.keys() ?? [])]
+  }
+
   /** HLEN: fields past their deadline count until they are dropped, as in Redis. */
   hlen(key: string, now: number): number {
     return this.#slot(key, 'hash', now)?.fields.size ?? 0

@@ -121,13 +121,21 @@ export class MemoryStore implements Store {
     return deleted
   }
 
+  /** As RedisStore: whole keys without `>`, the matching fields of the matching hashes with one. */
   async deleteMatching(pattern: string): Promise<number> {
+    const { keys, field } = this.layout.match(pattern, 'deleteMatching')
     this.#raise([this.layout.everythingGuard])
-    const match = globToRegExp(this.layout.pattern(pattern))
+    const names = globToRegExp(keys)
+    const fields = field === undefined ? undefined : globToRegExp(field)
     const now = Date.now()
     let deleted = 0
-    for (const name of this.#keys.scan(now)) {
-      if (match.test(name) && this.layout.isEntryName(name)) deleted += this.#keys.del(name, now)
+    for (const name of this.#keys.scan(now, fields === undefined ? undefined : 'hash')) {
+      if (!names.test(name) || !this.layout.isEntryName(name)) continue
+      if (fields === undefined) {
+        deleted += this.#keys.del(name, now)
+        continue
+      }
+      for (const each of this.#keys.hkeys(name, now)) if (fields.test(each)) deleted += this.#keys.hdel(name, each, now)
     }
     return deleted
   }

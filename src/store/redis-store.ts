@@ -160,18 +160,20 @@ export class RedisStore implements Store {
     return deleted
   }
 
+  /** A pattern without `>` unlinks whole keys; one with `>` deletes the matching fields of the matching hashes (KeyLayout.match). */
   async deleteMatching(pattern: string, { onProgress }: Pick<InvalidateOptions, 'onProgress'> = {}): Promise<number> {
+    const { keys, field } = this.layout.match(pattern, 'deleteMatching')
     await this.#raise([this.layout.everythingGuard])
-    const match = this.layout.pattern(pattern)
     let deleted = 0
-    let cursor = '0'
-    do {
-      const [next, names] = await (this.#client as Redis).scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT)
-      cursor = next
+    for await (const names of this.#scan(keys, SCAN_COUNT, field === undefined ? undefined : 'hash')) {
       const entries = names.filter(name => this.layout.isEntryName(name))
-      if (entries.length > 0) deleted += await this.#client.unlink(...entries)
+      if (field !== undefined) {
+        for (const hash of entries) deleted += await this.#deleteFields(hash, field, onProgress)
+      } else if (entries.length > 0) {
+        deleted += await this.#client.unlink(...entries)
+      }
       onProgress?.()
-    } while (cursor !== '0')
+    }
     return deleted
   }
 
@@ -203,12 +205,13 @@ export class RedisStore implements Store {
     let sets = 0
     let membersRemoved = 0
     let fieldsRemoved = 0
-    for await (const names of this.#scan('set', batch)) {
+    const everything = this.layout.pattern('*')
+    for await (const names of this.#scan(everything, batch, 'set')) {
       const indexSets = names.filter(name => this.layout.isIndexSet(name))
       sets += indexSets.length
       membersRemoved += await this.#pruneAll(indexSets, (set, cursor) => this.#client.cachemePruneSet(set, Date.now(), cursor, batch))
     }
-    for await (const names of this.#scan('hash', batch)) {
+    for await (const names of this.#scan(everything, batch, 'hash')) {
       const hashes = names.filter(name => this.layout.isEntryName(name))
       fieldsRemoved += await this.#pruneAll(hashes, (hash, cursor) => this.#client.cachemePruneHash(hash, Date.now(), cursor, batch))
     }
@@ -225,15 +228,29 @@ export class RedisStore implements Store {
     this.#client.disconnect()
   }
 
-  /** The names of one type under the prefix, a SCAN page at a time. */
-  async *#scan(type: 'set' | 'hash', count: number): AsyncGenerator<string[]> {
-    const match = this.layout.pattern('*')
+  /** The names matching a glob (of one type if given), a SCAN page at a time, empty pages included: each is a step. */
+  async *#scan(match: string, count: number, type?: 'set' | 'hash'): AsyncGenerator<string[]> {
+    const client = this.#client as Redis
     let cursor = '0'
     do {
-      const [next, names] = await (this.#client as Redis).scan(cursor, 'MATCH', match, 'COUNT', count, 'TYPE', type)
+      const [next, names] = type === undefined ? await client.scan(cursor, 'MATCH', match, 'COUNT', count) : await client.scan(cursor, 'MATCH', match, 'COUNT', count, 'TYPE', type)
       cursor = next
-      if (names.length > 0) yield names
+      yield names
     } while (cursor !== '0')
+  }
+
+  /** Deletes the fields of a hash that match a glob, an HSCAN page at a time. */
+  async #deleteFields(hash: string, fieldGlob: string, onProgress: (() => void) | undefined): Promise<number> {
+    let deleted = 0
+    let cursor = '0'
+    do {
+      const [next, fieldsAndValues] = await this.#client.hscan(hash, cursor, 'MATCH', fieldGlob, 'COUNT', SCAN_COUNT)
+      cursor = next
+      const fields = fieldsAndValues.filter((_, i) => i % 2 === 0)
+      if (fields.length > 0) deleted += await this.#client.hdel(hash, ...fields)
+      onProgress?.()
+    } while (cursor !== '0')
+    return deleted
   }
 
   /**

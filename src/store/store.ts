@@ -107,7 +107,10 @@ export interface Store {
   invalidateSets(sets: readonly string[], options?: InvalidateOptions): Promise<number>
   /** Raises the entries' guards and deletes them. Returns entries deleted. */
   deleteEntries(entries: readonly EntryRef[]): Promise<number>
-  /** Raises the prefix-wide guard and deletes entries matching a glob inside the prefix. Returns keys deleted. */
+  /**
+   * Raises the prefix-wide guard and deletes the entries a pattern matches inside the prefix
+   * (`KeyLayout.match`): whole keys, or with a `>` hash fields. Returns keys or fields deleted.
+   */
   deleteMatching(pattern: string, options?: Pick<InvalidateOptions, 'onProgress'>): Promise<number>
   /**
    * Plain entries (the instance cache's rows: strings under their own keys, no envelope, no sets),

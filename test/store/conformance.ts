@@ -613,5 +613,56 @@ export function storeConformance(name: string, create: (layout: KeyLayout) => Pr
         expect((await store.readMany([plain('drfc_a'), plain('drfc_b')])).values).to.deep.equal([undefined, undefined])
       })
     })
+
+    describe('deleteMatching with hash fields (<hash glob>><field glob>)', () => {
+      const stored = async (...keys: string[]) => {
+        const found: string[] = []
+        for (const key of keys) if ((await get(key)) !== undefined) found.push(key)
+        return found
+      }
+      const keys = ['HB:1>owner', 'HB:1>title', 'HB:2>owner', 'HB:2>title', 'HB:10>owner', 'Other:1>owner']
+
+      beforeEach(async () => {
+        for (const key of keys) await put(key, 'v')
+        await put('HBplain', 'v')
+      })
+
+      it("deletes the fields a '>' pattern matches in the hashes its left side matches, counting fields", async () => {
+        expect(await store.deleteMatching('HB:*>owner')).to.equal(3)
+        expect(await stored(...keys)).to.deep.equal(['HB:1>title', 'HB:2>title', 'Other:1>owner'])
+        expect(await get('HBplain')).to.equal('v')
+      })
+
+      it('matches each side as a Redis glob of its own', async () => {
+        expect(await store.deleteMatching('HB:?>*')).to.equal(4)
+        expect(await stored(...keys)).to.deep.equal(['HB:10>owner', 'Other:1>owner'])
+        expect(await store.deleteMatching('*>[o]wn?r')).to.equal(2)
+        expect(await stored(...keys)).to.deep.equal([])
+      })
+
+      it('leaves plain keys alone, and a pattern without > deletes whole hashes', async () => {
+        expect(await store.deleteMatching('HBplain>*')).to.equal(0)
+        expect(await get('HBplain')).to.equal('v')
+        expect(await store.deleteMatching('HB:1')).to.equal(1)
+        expect(await stored(...keys)).to.deep.equal(['HB:2>owner', 'HB:2>title', 'HB:10>owner', 'Other:1>owner'])
+      })
+
+      it('stays inside the prefix and deletes no bookkeeping', async () => {
+        const other = await open(`t${randomId()}:`)
+        await put('HB:1>owner', 'other', {}, other)
+        const tag = layout.tagSet('owners')
+        await put('HB:3>owner', 'v', { sets: [dep('User:3'), tag] })
+        expect(await store.deleteMatching('*>*')).to.equal(7)
+        expect(await get('HB:1>owner', other)).to.equal('other')
+        expect(await store.deleteMatching('*:invalid>*')).to.equal(0)
+        expect(await store.deleteMatching('__*>*')).to.equal(0)
+      })
+
+      it('refuses writes that read their sequence before it, as a whole-key pattern does', async () => {
+        const seq = await sequence()
+        await store.deleteMatching('Nothing:*>*')
+        expect(await store.write({ entry: entry('HB:9>owner'), value: 'stale', ttlMs: 0, sets: [], seq })).to.equal(false)
+      })
+    })
   })
 }

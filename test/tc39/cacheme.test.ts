@@ -49,6 +49,22 @@ for (const backend of BACKENDS) {
       expect(error).to.be.instanceOf(CachemeError)
       expect((error as Error).message).to.match(/^Broken\.method: .*more than one '>'/)
     })
+
+    it('keys a parameter named __proto__ by its argument', async () => {
+      class Echo {
+        @cacheme({ key: c => `TP:${c.__proto__}` })
+        async echo(__proto__: number) {
+          return __proto__
+        }
+
+        @cacheme({ key: c => `TSP:${c.__proto__}` })
+        static async echo(__proto__: number) {
+          return __proto__
+        }
+      }
+      expect([await new Echo().echo(1), await new Echo().echo(2)]).to.deep.equal([1, 2])
+      expect([await Echo.echo(1), await Echo.echo(2)]).to.deep.equal([1, 2])
+    })
   })
 }
 
@@ -62,7 +78,34 @@ describe('@cacheme as a standard decorator, when applied', () => {
         }
       }
       void Serializer
-    }).to.throw(CachemeError, /^@cacheme on method: ttl must be a number of seconds >= 0/)
+    }).to.throw(CachemeError, /^@cacheme on method \(an instance method: a standard decorator is not told its class\): ttl must be a number of seconds >= 0/)
+  })
+
+  it('names the class of a static method it refuses, and the class is not defined', () => {
+    let defined = false
+    expect(() => {
+      class StaticSerializer {
+        @cacheme({ key: () => 'k', ttl: -1 })
+        static async method() {
+          return 1
+        }
+        static readonly marker = (defined = true)
+      }
+      void StaticSerializer
+    }).to.throw(CachemeError, /^@cacheme on StaticSerializer\.method: ttl must be a number of seconds >= 0/)
+    expect(defined).to.equal(false)
+  })
+
+  it('names the class of a static accessor it refuses', () => {
+    expect(() => {
+      class StaticAccessor {
+        @(cacheme({ key: () => 'k' }) as any)
+        static get value() {
+          return 1
+        }
+      }
+      void StaticAccessor
+    }).to.throw(CachemeError, /^@cacheme on StaticAccessor\.value: applies to methods, not to a getter/)
   })
 
   it('refuses an accessor', () => {

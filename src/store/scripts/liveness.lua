@@ -53,11 +53,13 @@ local function prune_members(set, members, now)
 end
 
 -- Removes from `hash` the fields, given as a flat field/value list (HSCAN, HRANDFIELD WITHVALUES),
--- whose values are past their deadline; returns how many.
+-- whose values are envelopes past their deadline; returns how many. A field without an envelope
+-- is not cacheme's: it is left alone.
 local function prune_fields(hash, field_values, now)
   local removed = 0
   for i = 1, #field_values, 2 do
-    if not is_live_value(field_values[i + 1], now) then
+    local value = field_values[i + 1]
+    if parse_envelope(value) ~= nil and not is_live_value(value, now) then
       removed = removed + redis.call('HDEL', hash, field_values[i])
     end
   end
