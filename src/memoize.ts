@@ -11,7 +11,8 @@ import { underLease, type LeaseTerms } from './lease'
 import { type Computation } from './single-flight'
 import { GUARD_TTL_MS, UNAVAILABLE } from './store/store'
 import { tagNamed } from './tags'
-import { recordingDependencies } from './recorded-dependencies'
+import { computationReads, recordingReads } from './recorded-dependencies'
+import { insideWrittenTransaction, readsMayBeCached } from './sequelize/transaction-reads'
 
 /**
  * One call of a memoized function, from its key on: every step of the call path reads it. It is
@@ -93,7 +94,8 @@ export class Memoized {
 
   async call(self: unknown, args: unknown[]): Promise<unknown> {
     const active = runtime()
-    if (!active.enabled) return this.#fn.apply(self, args)
+    // Inside a transaction that has written (known with CLS), a call reads its own writes: no cache.
+    if (!active.enabled || insideWrittenTransaction()) return this.#fn.apply(self, args)
     const container = this.#container(self, args)
     if (this.#options.skip?.(container)) return this.#fn.apply(self, args)
     if (!this.#nameSettled) this.settleName(qualifiedName(self, this.#name))
@@ -158,15 +160,20 @@ export class Memoized {
     return underLease(terms, () => this.#compute(call))
   }
 
-  /** Computes, then stores; `inputsChanged` when an invalidation came while it ran (the store refused it, or one was seen here). */
+  /**
+   * Computes, then stores; `inputsChanged` when an invalidation came while it ran (the store refused
+   * it, or one was seen here), or when it read in a transaction whose rows others may not see yet:
+   * that value is its caller's alone, not stored, and a caller that joined computes its own.
+   */
   async #compute(call: Call): Promise<Computation> {
     this.#options.miss?.(call.key, call.container)
     const invalidationsBefore = localInvalidations()
     const started = Date.now()
-    const recorded = new Set<string>()
-    const result = await recordingDependencies(recorded, () => this.#fn.apply(call.self, call.args))
+    const reads = computationReads()
+    const result = await recordingReads(reads, () => this.#fn.apply(call.self, call.args))
     metrics.add(this.#tag!, 'computeMs', Date.now() - started)
-    const written = await this.#write(call, { result, started, recorded })
+    if (!readsMayBeCached(reads.transactions)) return { result, inputsChanged: true }
+    const written = await this.#write(call, { result, started, recorded: reads.dependencies })
     return { result, inputsChanged: written === 'refused' || localInvalidations() !== invalidationsBefore }
   }
 

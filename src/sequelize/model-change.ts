@@ -7,6 +7,7 @@ import { whenCommitted } from './after-commit'
 import { asWritten, findConflicting, type ConflictOptions } from './conflicting-rows'
 import { watchCounters } from './counters'
 import { asRemovedOrRestored, asSaved, readUnloadedColumns } from './instance-rows'
+import { watchTransactions } from './transaction-reads'
 
 const HOOK_NAME = 'cacheme'
 /** Rows a write is about to touch, found by its before-hook for its after-hook. */
@@ -47,6 +48,7 @@ export function onModelChange(model: ModelClass, listener: ChangeListener, calle
   if (typeof model !== 'function' || typeof (model as { addHook?: unknown }).addHook !== 'function') {
     throw new CachemeError('INVALID_OPTIONS', `${caller}: ${String(model)} is not a Sequelize model class`)
   }
+  watchTransactions(model as unknown as ModelStatic<Model>)
   let installed = listeners.get(model)
   if (!installed) {
     listeners.set(model, (installed = new Set()))

@@ -1,23 +1,13 @@
 import { expect } from 'chai'
-import { createNamespace } from 'cls-hooked'
-import { Op, Sequelize } from 'sequelize'
+import { Op } from 'sequelize'
 import sinon from 'sinon'
 import { CachemeError, invalidateRows, registerInvalidModels } from '../../src'
 import { openPoll, PollCache, seedPoll, type Poll } from '../instance-cache/poll'
 import { BACKENDS, configureBackend } from '../support/backends'
 import { testDatabases } from '../support/fixtures'
 import { openBookstore, seedBookstore, type Bookstore } from './models'
+import { withCls } from './cls'
 import { probes } from './probes'
-
-/** Runs `body` with Sequelize's CLS namespace set, as an application with `Sequelize.useCLS` does. */
-async function withCls(name: string, body: () => Promise<void>): Promise<void> {
-  Sequelize.useCLS(createNamespace(name))
-  try {
-    await body()
-  } finally {
-    ;(Sequelize as unknown as { _cls?: unknown })._cls = undefined
-  }
-}
 
 for (const db of testDatabases()) {
   for (const backend of BACKENDS) {
