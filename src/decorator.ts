@@ -114,7 +114,25 @@ function wrap(fn: Function, memo: () => Memoized): AsyncFunction {
     return memo().call(this, args)
   }
   Object.defineProperty(wrapped, 'name', { value: fn.name })
+  keepMetadata(fn, wrapped)
   return wrapped
+}
+
+interface ReflectMetadata {
+  getOwnMetadataKeys?(target: object): unknown[]
+  getOwnMetadata(key: unknown, target: object): unknown
+  defineMetadata(key: unknown, value: unknown, target: object): void
+}
+
+/**
+ * Metadata that decorators applied before this one put on the method itself (NestJS's route,
+ * HTTP method and guards, with reflect-metadata) moves to the wrapper, so the order of the
+ * decorators does not matter.
+ */
+function keepMetadata(from: Function, to: Function): void {
+  const reflect = Reflect as unknown as ReflectMetadata
+  if (typeof reflect.getOwnMetadataKeys !== 'function') return
+  for (const key of reflect.getOwnMetadataKeys(from)) reflect.defineMetadata(key, reflect.getOwnMetadata(key, from), to)
 }
 
 function isStaticMember(context: DecoratorContext): context is DecoratorContext & { static: true } {

@@ -150,6 +150,36 @@ describe('CachemeModule', () => {
     }
   })
 
+  it('on a controller handler, above @Get(), keeps the route and serves it from the cache', async () => {
+    let computed = 0
+    @Controller('squares')
+    class SquaresAboveController {
+      @cacheme({ key: c => `square:${c.n}` })
+      @Get(':n')
+      async square(@Param('n', ParseIntPipe) n: number) {
+        computed++
+        return { n, square: n * n }
+      }
+    }
+    @Module({ controllers: [SquaresAboveController] })
+    class SquaresAboveModule {}
+    app = await Test.createTestingModule({ imports: [CachemeModule.forRoot({ redis: testRedisUrl(), prefix: freshPrefix() }), SquaresAboveModule] }).compile()
+    const http = app.createNestApplication()
+    await http.listen(0, '127.0.0.1')
+    try {
+      const answers = []
+      for (let i = 0; i < 2; i++) answers.push(await (await fetch(`${await http.getUrl()}/squares/12`)).json())
+      expect(answers).to.deep.equal([
+        { n: 12, square: 144 },
+        { n: 12, square: 144 },
+      ])
+      expect(computed).to.equal(1)
+    } finally {
+      await http.close()
+      app = undefined
+    }
+  })
+
   it('refuses unknown options, a models option that holds no models and a factory that resolves to no options, naming where', async () => {
     const refused = (make: () => unknown, message: string) => expect(make).to.throw(CachemeError, message)
     refused(() => CachemeModule.forRoot({ modles: [Note] } as never), "CachemeModule.forRoot(): unknown option 'modles' (known: redis, store, prefix")
