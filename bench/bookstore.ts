@@ -111,7 +111,7 @@ async function measure(database: Database, clients: Clients, unmeasured: string 
   let next = 0
   const retrieve = async () => {
     const pk = 1 + (next++ % PAGE)
-    return (await cache.getInstances([[Book, pk]])).get(`book:${pk}`)?.[0]
+    return (await cache.getInstances([[Book, pk]])).get(`Book:${pk}`)?.[0]
   }
 
   const uncachedPage = JSON.stringify(await page())

@@ -56,6 +56,8 @@ export class Memoized {
   readonly #fn: Function
   readonly #options: CachemeOptions
   readonly #container: ContainerFactory
+  /** `skip` settled once: true runs every call uncached; a function decides per call. */
+  readonly #skip: boolean | ((c: Container) => boolean)
   /** The option's time to live; undefined for the configured default. */
   readonly #ttlMs: number | undefined
   readonly #graceMs: number
@@ -71,6 +73,7 @@ export class Memoized {
     this.#fn = fn
     this.#options = options
     this.#container = containerFactory(fn)
+    this.#skip = options.skip ?? false
     this.#ttlMs = options.ttl === undefined ? undefined : Math.round(options.ttl * 1000)
     this.#graceMs = Math.round((options.grace ?? 0) * 1000)
     this.#leaseMs = options.lease ? options.lease * 1000 : undefined
@@ -93,11 +96,13 @@ export class Memoized {
   }
 
   async call(self: unknown, args: unknown[]): Promise<unknown> {
+    const skip = this.#skip
+    if (skip === true) return this.#fn.apply(self, args)
     const active = runtime()
     // Inside a transaction that has written (known with CLS), a call reads its own writes: no cache.
     if (!active.enabled || insideWrittenTransaction()) return this.#fn.apply(self, args)
     const container = this.#container(self, args)
-    if (this.#options.skip?.(container)) return this.#fn.apply(self, args)
+    if (skip && skip(container)) return this.#fn.apply(self, args)
     if (!this.#nameSettled) this.settleName(qualifiedName(self, this.#name))
 
     const key = this.#keyOf(container)

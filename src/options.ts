@@ -86,18 +86,21 @@ export interface CachemeOptions<C extends AnyContainer = Container> {
    */
   readonly lease?: number
   /**
-   * true: this call runs uncached (nothing read, nothing stored).
-   * @default none: every call uses the cache
+   * Calls that run uncached (nothing read, nothing stored). `true`: every call of this method,
+   * settled when the decorator is applied, so a call costs no key and no store access; `false`:
+   * the same as none. A function decides per call, from its container.
+   * @default false: every call uses the cache
    * @example
    * cacheme({ key: c => `Book:${c.book.id}>owner`, skip: c => c.self.preview })
+   * cacheme({ key: c => `Book:${c.book.id}>owner`, skip: process.env.NO_CACHE === '1' })
    */
-  readonly skip?: (c: C) => boolean
+  readonly skip?: boolean | ((c: C) => boolean)
 }
 
-const FUNCTION_OPTIONS = ['key', 'invalidKeys', 'hit', 'miss', 'skip'] as const
+const FUNCTION_OPTIONS = ['key', 'invalidKeys', 'hit', 'miss'] as const
 const MODEL_OPTIONS = ['invalidModels', 'invalidM2MModels'] as const
 const SECONDS_OPTIONS = ['ttl', 'grace', 'lease'] as const
-const KNOWN: readonly (keyof CachemeOptions)[] = [...FUNCTION_OPTIONS, ...MODEL_OPTIONS, 'tag', ...SECONDS_OPTIONS]
+const KNOWN: readonly (keyof CachemeOptions)[] = [...FUNCTION_OPTIONS, 'skip', ...MODEL_OPTIONS, 'tag', ...SECONDS_OPTIONS]
 
 /** Checks decorator options when the decorator is applied, naming the method in every error. */
 export function validateOptions(options: unknown, owner: string): asserts options is CachemeOptions {
@@ -105,6 +108,8 @@ export function validateOptions(options: unknown, owner: string): asserts option
   const given = checks.object(options as Record<string, unknown>, KNOWN)
   if (given.key === undefined) checks.fail('the key option is required')
   for (const name of FUNCTION_OPTIONS) checks.optionalFunction(name, given[name] as Function | undefined)
+  if (given.skip !== undefined && typeof given.skip !== 'boolean' && typeof given.skip !== 'function')
+    checks.fail(`skip must be a boolean or a function (c) => boolean, got ${given.skip === null ? 'null' : typeof given.skip}`)
   for (const name of MODEL_OPTIONS) {
     const models = given[name]
     if (models === undefined) continue

@@ -199,6 +199,25 @@ for (const backend of BACKENDS) {
       expect(calls).to.equal(3)
     })
 
+    it('runs every call uncached with skip: true, without building its key, and caches with skip: false', async () => {
+      const key = sinon.spy((c: Container) => `flag:${c.x}`)
+      let calls = 0
+      const body = async (x: number) => {
+        calls++
+        return x * 2
+      }
+      const skipped = cacheme({ key, skip: true })(body)
+      expect([await skipped(1), await skipped(1)]).to.deep.equal([2, 2])
+      expect(calls, 'computed on each call').to.equal(2)
+      expect(key.callCount, 'no key is made for a skipped call').to.equal(0)
+
+      calls = 0
+      const cached = cacheme({ key, skip: false })(body)
+      await cached(1)
+      await cached(1)
+      expect(calls, 'the skipped calls stored nothing, and skip: false is the same as no skip').to.equal(1)
+    })
+
     it('rejects a bad key at call time with a CachemeError naming the method', async () => {
       class Serializer {
         @cacheme({ key: c => c.key })

@@ -30,6 +30,7 @@ describe('decorator options', () => {
     ['a negative grace', { key: () => 'k', grace: -1 }, /grace must be a number of seconds >= 0/],
     ['a lease that is not a number', { key: () => 'k', lease: 'long' }, /lease must be a number of seconds >= 0/],
     ['options that are not an object', null, /options must be an object, got null/],
+    ['a skip that is neither a boolean nor a function', { key: () => 'k', skip: 'yes' }, /skip must be a boolean or a function \(c\) => boolean, got string/],
   ]
   for (const [what, options, message] of cases) {
     it(`refuses ${what} when applied, naming the method`, () => {
@@ -39,6 +40,10 @@ describe('decorator options', () => {
         .and.match(message)
     })
   }
+
+  it('accepts skip as a boolean as well as a function', () => {
+    for (const skip of [true, false, () => false]) expect(() => cacheme({ key: () => 'k', skip })(async function flagged() {})).not.to.throw()
+  })
 
   it('refuses a plain function wrapper with bad options at once, naming the function', () => {
     expect(() => cacheme({ key: () => 'k', hit: 1 } as never)(function named() {})).to.throw(CachemeError, /^@cacheme on named: hit must be a function/)

@@ -1,5 +1,6 @@
 import type { Request } from 'express'
 import type { Model, ModelStatic } from 'sequelize'
+import { pkKindOf, pkOfKind } from '../instance-cache/pk-type'
 import type { Pk } from '../instance-cache/row-identity'
 import type { ErrorBody } from './responses'
 
@@ -31,24 +32,10 @@ export function pkOfSegment(segment: unknown, parsePk: (segment: string) => Pk |
   return undefined
 }
 
-const INTEGER_TYPES = new Set(['INTEGER', 'BIGINT', 'SMALLINT', 'MEDIUMINT', 'TINYINT'])
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 /** Parses a URL segment by the primary key's type, into the form the row holds (and the hooks' keys spell). */
 export function defaultParsePk(model: ModelStatic<Model>): (segment: string) => Pk | undefined {
-  const type = (model.getAttributes() as Record<string, { type?: { key?: string } }>)[model.primaryKeyAttribute].type
-  const key = type?.key ?? ''
-  if (INTEGER_TYPES.has(key)) {
-    return segment => {
-      if (!/^-?\d{1,20}$/.test(segment)) return undefined
-      const value = Number(segment)
-      // Beyond 2^53 a number would name another row: BIGINT keys stay exact as strings, as Sequelize reads them.
-      if (Number.isSafeInteger(value)) return value
-      return key === 'BIGINT' ? BigInt(segment).toString() : undefined
-    }
-  }
-  if (key.startsWith('UUID')) return segment => (UUID.test(segment) ? segment.toLowerCase() : undefined)
-  return segment => (segment === '' ? undefined : segment)
+  const kind = pkKindOf(model)
+  return segment => pkOfKind(kind, segment)
 }
 
 /** What a write may set and what a create must (a primary key the database does not make). */

@@ -14,7 +14,7 @@ import { InstanceStorage } from './instance-storage'
 import type { ModelCacheFunctions } from './model-functions'
 import { ModelRegistry } from './model-registry'
 import type { QueryableModel, QueryOptions } from './queryable-model'
-import { checkedPk, modelName, type ModelRef, type Pk } from './row-identity'
+import type { ModelRef, Pk } from './row-identity'
 
 export interface BaseCacheOptions {
   /**
@@ -127,9 +127,14 @@ export class BaseCache implements InstanceSource {
     this.#refresher = new InstanceRefresher(this.#registry, this.#storage, scheduler)
   }
 
-  /** `drfc_{version}_{model}_{pk}`, stored under the prefix. */
+  /**
+   * `drfc_{version}_{model}_{pk}`, stored under the prefix: the model in lower case and the pk as
+   * its key type spells it, so that each row has one key however it is named (`'User'`, `'user'`,
+   * `User`; `'01'`, `1`).
+   */
   keyFor(version: string, model: ModelRef, pk: Pk): string {
-    return `drfc_${version}_${modelName(model)}_${checkedPk(pk, 'keyFor()')}`
+    const row = this.#registry.identify(model, pk, 'keyFor()')
+    return `drfc_${version}_${row.storedModel}_${row.pk}`
   }
 
   /** `['name:Type', json]` for a serializer: `this.fieldToJson('DateTime', 'created', row.createdAt)`. */
@@ -164,7 +169,9 @@ export class BaseCache implements InstanceSource {
   /**
    * Reads instances: one MGET for all; the misses come from the rows given, or the batch loader
    * (one call per model), or the loader, and are stored in one more round trip. Rows that do not
-   * exist are left out. Keys are `${model}:${pk}`, model in lower case.
+   * exist are left out. The Map is keyed `${model}:${pk}` as each spec spells them (a model class
+   * by its declared name): `User:1`. Names of one row (`'User'` and `'user'`, `'01'` and `1` of an
+   * integer key) are read once and each keys the same instance.
    */
   async getInstances(specs: Iterable<InstanceSpec>, version?: string): Promise<Map<string, CachedInstance>> {
     return this.#reader.read(specs, version)
@@ -174,15 +181,18 @@ export class BaseCache implements InstanceSource {
    * Refreshes one instance in every version (or one): loads the row unless given, writes its new
    * representation only when it differs from the cached one, deletes the key of a row that is
    * gone, and on a change runs the invalidator. `updateOnly`: an instance that is not cached is
-   * left alone. Returns the follow-ups, the instances to refresh next.
+   * left alone. Returns the follow-ups, the instances to refresh next, each named as its
+   * invalidator named it: `['Question', 3, 'default']`.
    */
-  updateInstance(model: ModelRef, pk: Pk, instance?: unknown, version?: string, updateOnly = false): Promise<FollowUp[]> {
-    return this.#refresher.refresh(modelName(model), checkedPk(pk, 'updateInstance()'), { instance, version, updateOnly, before: [] })
+  async updateInstance(model: ModelRef, pk: Pk, instance?: unknown, version?: string, updateOnly = false): Promise<FollowUp[]> {
+    const row = this.#registry.identify(model, pk, 'updateInstance()')
+    return this.#refresher.refresh(row.storedModel, row.pk, { instance, version, updateOnly, before: [] })
   }
 
   /** Deletes a row's instance in every version. */
   async deleteAllVersions(model: ModelRef, pk: Pk): Promise<void> {
-    return this.#refresher.deleteAllVersions(modelName(model), checkedPk(pk, 'deleteAllVersions()'))
+    const row = this.#registry.identify(model, pk, 'deleteAllVersions()')
+    return this.#refresher.deleteAllVersions(row.storedModel, row.pk)
   }
 
   /**
@@ -203,7 +213,7 @@ export class BaseCache implements InstanceSource {
     return this.#storage.close()
   }
 
-  /** The Sequelize model registered under this name, if any. */
+  /** The Sequelize model registered under this name (in any case), if any. */
   modelNamed(model: ModelRef): QueryableModel | undefined {
     return this.#registry.modelNamed(model)
   }

@@ -1,6 +1,6 @@
 // Typed fields of a cached instance: a serializer stores `'name:Type'` keys whose JSON value a field type turns back into a richer value on read.
 import { CachemeError } from '../errors'
-import { isPk, modelName, type Pk } from './row-identity'
+import { isPk, storedModelName, type Pk } from './row-identity'
 import { shown } from './shown'
 
 /** What a converter may need besides the value: the app label of the cache writing it (PK and PKList store it). */
@@ -119,7 +119,8 @@ const pkType: FieldType = {
   toJson({ app }, model, pk) {
     if (pk === null || pk === undefined) return null
     if (!isPk(pk)) return refuse(`a PK needs a non-empty string or a number, got ${shown(pk)}`)
-    return { app, model: modelName(model as string), pk }
+    // In lower case, as drf-cached-instances stores Django's model_name: a reference reads the same whoever wrote it.
+    return { app, model: storedModelName(model as string), pk }
   },
   fromJson(json) {
     return isReference(json) && isPk(json.pk) ? new PkOnlyModel(json.app, json.model, json.pk) : null
@@ -133,7 +134,7 @@ const pkListType: FieldType = {
     const list = [...(pks as Iterable<unknown>)]
     const bad = list.find(pk => !isPk(pk))
     if (bad !== undefined) refuse(`a PKList needs non-empty strings or numbers, got ${shown(bad)}`)
-    return { app, model: modelName(model as string), pks: list }
+    return { app, model: storedModelName(model as string), pks: list }
   },
   fromJson(json) {
     return isReference(json) && Array.isArray(json.pks) && json.pks.every(isPk) ? new PkOnlyList(json.app, json.model, json.pks) : null

@@ -7,14 +7,20 @@ import type { CachedInstance, InstanceSpec } from './instance-source'
 import { parseStored, serialize, type InstanceStorage, type Stored } from './instance-storage'
 import type { ResolvedFunctions } from './model-functions'
 import type { ModelRegistry } from './model-registry'
-import { checkedPk, instanceId, modelName, type Pk } from './row-identity'
+import { instanceId, type Pk, type RowIdentity } from './row-identity'
 
-/** One instance asked for: its model (lower case), pk, the row if given, and its cache key. */
+/** One instance asked for: its row as the cache names it, the row itself if given, and its cache key. */
 interface Wanted {
-  readonly model: string
-  readonly pk: Pk
+  readonly row: RowIdentity
   readonly instance: unknown
   readonly key: string
+}
+
+/** The specs checked: the instances by cache key (one per row), and the cache key of each name the specs used. */
+interface Asked {
+  readonly wanted: Map<string, Wanted>
+  /** By `instanceId(model, pk)` as each spec spelt them, in the order of the specs. */
+  readonly names: Map<string, string>
 }
 
 /**
@@ -33,42 +39,47 @@ export class InstanceReader {
     this.#fieldTypes = fieldTypes
   }
 
-  /** The instances by `instanceId`, in the order asked; rows that do not exist are left out. */
+  /**
+   * The instances by `instanceId` of the model and pk as each spec gave them, in the order asked;
+   * names of one row share its instance. Rows that do not exist are left out.
+   */
   async read(specs: Iterable<InstanceSpec>, version: string | undefined): Promise<Map<string, CachedInstance>> {
     const chosen = this.#registry.version(version, 'getInstances()')
-    const items = [...this.#wanted(specs, chosen)]
-    recordDependencies(items.map(([, item]) => item.key))
+    const { wanted, names } = this.#asked(specs, chosen)
+    const items = [...wanted.values()]
+    recordDependencies(items.map(item => item.key))
 
     const current = this.#storage.runtime()
     const full = (key: string) => current.layout.prefix + key
     let read: ManyRead | undefined
     if (current.enabled && items.length > 0) {
       try {
-        read = await current.store.readMany(items.map(([, item]) => full(item.key)))
+        read = await current.store.readMany(items.map(item => full(item.key)))
       } catch (error) {
-        current.report(error, { operation: 'read', key: items[0][1].key })
+        current.report(error, { operation: 'read', key: items[0].key })
       }
     }
 
+    // By cache key.
     const stored = new Map<string, Stored>()
-    const misses: (Wanted & { id: string })[] = []
-    items.forEach(([id, item], i) => {
+    const misses: Wanted[] = []
+    items.forEach((item, i) => {
       const found = parseStored(read?.values[i])
-      if (found === undefined) misses.push({ id, ...item })
-      else stored.set(id, found)
+      if (found === undefined) misses.push(item)
+      else stored.set(item.key, found)
     })
 
     const loaded = new Map<string, unknown>()
     const writes: ManyWrite[] = []
     const { missingTtlMs } = this.#storage
-    for (const [model, group] of groupBy(misses, miss => miss.model)) {
+    for (const [model, group] of groupBy(misses, miss => miss.row.storedModel)) {
       const functions = this.#registry.functions(model, chosen)
       const rows = await load(functions, group)
       for (const miss of group) {
-        const row = rows.get(String(miss.pk)) ?? null
+        const row = rows.get(String(miss.row.pk)) ?? null
         const data = row === null ? null : await serialize(functions, model, chosen, row)
-        stored.set(miss.id, data)
-        if (data !== null) loaded.set(miss.id, row)
+        stored.set(miss.key, data)
+        if (data !== null) loaded.set(miss.key, row)
         const value = data === null ? (missingTtlMs > 0 ? 'null' : undefined) : JSON.stringify(data)
         if (value !== undefined) writes.push({ key: full(miss.key), value, ttlMs: data === null ? missingTtlMs : this.#storage.ttlMs(current) })
       }
@@ -82,38 +93,44 @@ export class InstanceReader {
       }
     }
 
+    const found = new Map<string, CachedInstance>()
+    for (const item of items) {
+      const data = stored.get(item.key)
+      if (data) found.set(item.key, [decodeFields(this.#fieldTypes, data), item.key, item.instance ?? loaded.get(item.key)])
+    }
     const instances = new Map<string, CachedInstance>()
-    for (const [id, item] of items) {
-      const data = stored.get(id)
-      if (data) instances.set(id, [decodeFields(this.#fieldTypes, data), item.key, item.instance ?? loaded.get(id)])
+    for (const [name, key] of names) {
+      const instance = found.get(key)
+      if (instance) instances.set(name, instance)
     }
     return instances
   }
 
-  /** The specs checked, by instance id: a spec that repeats an instance counts once, the one that gives its row winning. */
-  #wanted(specs: Iterable<InstanceSpec>, version: string): Map<string, Wanted> {
+  /** The specs checked: a row asked for twice (under any spelling) is read once, the spec that gives its row winning. */
+  #asked(specs: Iterable<InstanceSpec>, version: string): Asked {
     const wanted = new Map<string, Wanted>()
+    const names = new Map<string, string>()
     let index = 0
     for (const spec of specs) {
       if (!Array.isArray(spec)) throw new CachemeError('INVALID_OPTIONS', `getInstances(): spec ${index} must be [model, pk, instance?]`)
       const [model, pk, instance] = spec as InstanceSpec
-      const name = modelName(model)
-      const key = this.#storage.keyFor(version, name, checkedPk(pk, `getInstances(): spec ${index}`))
-      const id = instanceId(name, pk)
-      if (!wanted.has(id) || instance !== undefined) wanted.set(id, { model: name, pk, instance, key })
+      const row = this.#registry.identify(model, pk, `getInstances(): spec ${index}`)
+      const key = this.#storage.keyFor(version, row.storedModel, row.pk)
+      if (!wanted.has(key) || instance !== undefined) wanted.set(key, { row, instance, key })
+      names.set(instanceId(row.model, pk), key)
       index++
     }
-    return wanted
+    return { wanted, names }
   }
 }
 
 /** The rows of the misses of one model: given ones, then one batch load, or one load per pk. */
-async function load(functions: ResolvedFunctions, misses: readonly { pk: Pk; instance: unknown }[]): Promise<Map<string, unknown>> {
+async function load(functions: ResolvedFunctions, misses: readonly Wanted[]): Promise<Map<string, unknown>> {
   const rows = new Map<string, unknown>()
   const toLoad: Pk[] = []
-  for (const { pk, instance } of misses) {
-    if (instance !== undefined && instance !== null) rows.set(String(pk), instance)
-    else toLoad.push(pk)
+  for (const { row, instance } of misses) {
+    if (instance !== undefined && instance !== null) rows.set(String(row.pk), instance)
+    else toLoad.push(row.pk)
   }
   if (toLoad.length === 0) return rows
   if (functions.batchLoader) {

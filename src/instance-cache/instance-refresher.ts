@@ -5,7 +5,8 @@ import { InvalidatorRequests, runCascade, visitId, type CascadeJob, type FollowU
 import { groupBy } from './group-by'
 import { parseStored, plainEntry, sameData, serialize, type InstanceStorage } from './instance-storage'
 import type { ModelRegistry } from './model-registry'
-import { instanceId, modelName, rowPk, type Pk } from './row-identity'
+import { pkKindOf, pkOfKind } from './pk-type'
+import { instanceId, modelName, rowPk, storedModelName, type Pk } from './row-identity'
 
 /** How one refresh runs. */
 export interface RefreshOptions {
@@ -39,8 +40,9 @@ export class InstanceRefresher {
   }
 
   /**
-   * Refreshes one instance in every version (or one) and returns its follow-ups. `pk` undefined:
-   * a row that is not cached itself (no single-column pk); only its invalidator runs, on `before`.
+   * Refreshes one instance in every version (or one) and returns its follow-ups; `model` and `pk`
+   * as `ModelRegistry.identify` spells them. `pk` undefined: a row that is not cached itself (no
+   * single-column pk); only its invalidator runs, on `before`.
    */
   async refresh(model: string, pk: Pk | undefined, options: RefreshOptions): Promise<FollowUp[]> {
     const current = this.#storage.runtime()
@@ -78,7 +80,7 @@ export class InstanceRefresher {
     const writes: ManyWrite[] = []
     // Instance keys to delete (plain, whatever their pk holds), with what the invalidators ask for.
     const deletions = new Set<string>()
-    const requests = new InvalidatorRequests(this.#storage.keyFor)
+    const requests = new InvalidatorRequests(this.#storage.keyFor, (named, namedPk) => this.#registry.identify(named, namedPk, `${model} invalidator`))
     for (const { version, functions } of active) {
       const key = held.find(each => each.version === version)?.key
       if (key !== undefined) {
@@ -125,8 +127,13 @@ export class InstanceRefresher {
   cascade(job: CascadeJob): Promise<void> {
     return runCascade(
       job,
+      ([model, pk, version]) => {
+        const row = this.#registry.identify(model, pk, 'cascade()')
+        return [row.storedModel, row.pk, version]
+      },
       ([model, pk, version]) => this.refresh(model, pk, { version, updateOnly: true, before: [] }),
-      (error, [model, pk, version]) => this.#storage.runtime().report(error, { operation: 'invalidate', key: this.#storage.keyFor(version, model, pk) }),
+      // Named as the job has it: a follow-up its model cannot key has no cache key to report.
+      (error, followUp) => this.#storage.runtime().report(error, { operation: 'invalidate', key: followUp.join(':') }),
     )
   }
 
@@ -143,21 +150,28 @@ export class InstanceRefresher {
 
   /** A change committed: refresh the rows' instances, then cascade (now, or through the scheduler). */
   readonly onChange: ChangeListener = (model, rows) => {
-    const name = modelName(model)
+    const name = storedModelName(model)
+    const kind = pkKindOf(model)
+    // Spelt as keys spell it (an instance may hold the UUID it was created with in upper case); a
+    // value its type cannot hold is kept as it is, since no entry can be keyed by it.
+    const pkOf = (row: unknown): Pk | undefined => {
+      const pk = rowPk(row)
+      return pk === undefined ? undefined : (pkOfKind(kind, pk) ?? pk)
+    }
     // A row without a single-column pk (a through model's link) is not cached itself: its invalidator still runs.
-    const byPk = groupBy(rows, (row, i) => (rowPk(row) === undefined ? `#${i}` : String(rowPk(row))))
+    const byPk = groupBy(rows, (row, i) => String(pkOf(row) ?? `#${i}`))
     return async () => {
       const followUps: FollowUp[] = []
       const visited: string[] = []
       for (const [, before] of byPk) {
-        const pk = rowPk(before[0])
+        const pk = pkOf(before[0])
         if (pk !== undefined) visited.push(...this.#registry.allVersions().map(version => visitId(name, pk, version)))
         try {
           // Not the hook's row: loading it after the claim makes the last change win even when hooks run out of order.
           followUps.push(...(await this.refresh(name, pk, { updateOnly: false, before })))
         } catch (error) {
-          // `link:undefined` for a row without a single-column pk.
-          this.#storage.runtime().report(error, { operation: 'invalidate', key: instanceId(name, String(pk)) })
+          // `Vote:undefined` for a row without a single-column pk.
+          this.#storage.runtime().report(error, { operation: 'invalidate', key: instanceId(modelName(model), String(pk)) })
         }
       }
       if (followUps.length === 0) return

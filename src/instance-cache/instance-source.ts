@@ -8,7 +8,8 @@ export type CachedInstance = readonly [data: Record<string, unknown>, cacheKey: 
 
 /**
  * Where rows are read from, by model and pk: what a `CachedQuery` needs of the instance cache.
- * The map is keyed by `instanceId(model, pk)`, `question:1`; rows that do not exist are left out.
+ * The map is keyed by `instanceId(modelName(model), pk)` as each spec gave them, `Question:1`;
+ * rows that do not exist are left out.
  */
 export interface InstanceSource {
   getInstances(specs: Iterable<InstanceSpec>, version?: string): Promise<Map<string, CachedInstance>>

@@ -1,8 +1,9 @@
 import { CachemeError } from '../errors'
 import type { ModelClass } from '../options'
 import { resolveFunctions, type ModelCacheFunctions, type ResolvedFunctions } from './model-functions'
+import { pkOfModel } from './pk-type'
 import { isQueryableModel, type QueryableModel } from './queryable-model'
-import { modelName, type ModelRef } from './row-identity'
+import { checkedPk, modelName, storedModelName, type ModelRef, type RowIdentity } from './row-identity'
 
 /**
  * What the registry reads of the cache it serves: the versions, which a subclass sets as fields,
@@ -15,11 +16,11 @@ export interface VersionedCache {
 
 /**
  * The functions of each model in each version (registered, or methods named by the convention),
- * the Sequelize models known by name, and the versions they are kept in.
+ * the Sequelize models known by name (in any case), and the versions they are kept in.
  */
 export class ModelRegistry {
   readonly #cache: VersionedCache
-  /** By `${model}\n${version}`. */
+  /** By `${stored model name}\n${version}`. */
   readonly #registered = new Map<string, ModelCacheFunctions>()
   readonly #models = new Map<string, QueryableModel>()
   #versionsChecked = false
@@ -30,22 +31,33 @@ export class ModelRegistry {
 
   register(model: ModelRef, functions: ModelCacheFunctions, version?: string): void {
     if (functions === null || typeof functions !== 'object') throw new CachemeError('INVALID_OPTIONS', 'register() takes an object of serializer, loader, batchLoader, invalidator')
-    const name = modelName(model)
+    const name = storedModelName(model)
     this.#registered.set(`${name}\n${this.version(version, 'register()')}`, functions)
     this.addModel(model)
   }
 
   /** Remembers a Sequelize model by name, so that a name finds it and its rows get default loaders. */
   addModel(model: ModelRef | ModelClass): void {
-    if (isQueryableModel(model)) this.#models.set(modelName(model), model)
+    if (isQueryableModel(model)) this.#models.set(storedModelName(model), model)
   }
 
-  /** The Sequelize model registered under this name, if any. */
+  /** The Sequelize model registered under this name (in any case), if any. */
   modelNamed(model: ModelRef): QueryableModel | undefined {
-    return isQueryableModel(model) ? model : this.#models.get(modelName(model))
+    return isQueryableModel(model) ? model : this.#models.get(storedModelName(model))
   }
 
-  /** A model's functions in a version; a model with none is an error unless `required` is false. */
+  /**
+   * A row as the cache names it: the model as given and in lower case, the pk spelt by the key
+   * type of the Sequelize model known under that name (a model known by name only keeps the pk as
+   * given). `caller` names the method in the error for a pk that is not one of that type.
+   */
+  identify(model: ModelRef, pk: unknown, caller: string): RowIdentity {
+    const checked = checkedPk(pk, caller)
+    const known = this.modelNamed(model)
+    return { model: modelName(model), storedModel: storedModelName(model), pk: known ? pkOfModel(known, checked, caller) : checked }
+  }
+
+  /** A model's functions in a version (`model` as `storedModelName` spells it); a model with none is an error unless `required` is false. */
   functions(model: string, version: string): ResolvedFunctions
   functions(model: string, version: string, required: false): ResolvedFunctions | undefined
   functions(model: string, version: string, required = true): ResolvedFunctions | undefined {

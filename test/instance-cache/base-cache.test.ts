@@ -130,7 +130,7 @@ describe('BaseCache', () => {
 
       it('loads a miss, returns it decoded under model:pk with its cache key, and serves it from the cache next time', async () => {
         const first = await cache.getInstances([['Thing', 0]])
-        const [data, cacheKey, instance] = first.get('thing:0')!
+        const [data, cacheKey, instance] = first.get('Thing:0')!
         expect(cacheKey).to.equal('drfc_default_thing_0')
         expect(instance).to.equal(things.rows.get('0'))
         expect(data.name).to.equal('zero')
@@ -149,7 +149,7 @@ describe('BaseCache', () => {
         const given = { id: 1, name: 'given' }
         const got = await cache.getInstances([['Thing', 1, given]])
         expect(things.loads).to.equal(0)
-        expect(got.get('thing:1')).to.deep.equal([{ id: 1, name: 'given', madeAt: null, parts: got.get('thing:1')![0].parts }, 'drfc_default_thing_1', given])
+        expect(got.get('Thing:1')).to.deep.equal([{ id: 1, name: 'given', madeAt: null, parts: got.get('Thing:1')![0].parts }, 'drfc_default_thing_1', given])
       })
 
       it('leaves out rows that do not exist, and remembers them only with missingTtl', async () => {
@@ -169,7 +169,7 @@ describe('BaseCache', () => {
           ['Thing', 0],
           ['thing', 2],
         ])
-        expect([...got.keys()]).to.deep.equal(['thing:2', 'thing:0'])
+        expect([...got.keys()]).to.deep.equal(['Thing:2', 'Thing:0', 'thing:2'])
         expect(things.loads).to.equal(2)
       })
 
@@ -178,8 +178,8 @@ describe('BaseCache', () => {
         cache.invalidations = [['Other', 1, false]]
         expect(await cache.updateInstance('Thing', 0), 'unchanged').to.deep.equal([])
         things.rows.set('0', { ...things.rows.get('0')!, name: 'renamed' })
-        expect(await cache.updateInstance('Thing', 0), 'changed').to.deep.equal([['other', 1, 'default']])
-        expect((await cache.getInstances([['Thing', 0]])).get('thing:0')![0].name).to.equal('renamed')
+        expect(await cache.updateInstance('Thing', 0), 'changed').to.deep.equal([['Other', 1, 'default']])
+        expect((await cache.getInstances([['Thing', 0]])).get('Thing:0')![0].name).to.equal('renamed')
       })
 
       it('deletes the instance of a row that is gone, and cascades nothing without the row', async () => {
@@ -199,8 +199,8 @@ describe('BaseCache', () => {
         cache.invalidations = ['drfc_default_thing_2', ['Thing', 9, true], ['Part', 3, false]]
         things.rows.set('1', { id: 1, name: 'changed' })
         expect(await cache.updateInstance('Thing', 1)).to.deep.equal([
-          ['thing', 9, 'default'],
-          ['part', 3, 'default'],
+          ['Thing', 9, 'default'],
+          ['Part', 3, 'default'],
         ])
         const loads = things.loads
         await cache.getInstances([['Thing', 2]])
@@ -216,14 +216,14 @@ describe('BaseCache', () => {
         expect(things.loads, 'not even loaded').to.equal(0)
         await cache.getInstances([['Thing', 1]])
         things.rows.set('1', { id: 1, name: 'changed' })
-        expect(await cache.updateInstance('Thing', 1, undefined, undefined, true)).to.deep.equal([['other', 1, 'default']])
+        expect(await cache.updateInstance('Thing', 1, undefined, undefined, true)).to.deep.equal([['Other', 1, 'default']])
       })
 
       it('cascades from a model that has an invalidator but no serializer', async () => {
         cache.register('Group', { invalidator: (group: { userIds: number[] }) => group.userIds.map(id => ['User', id, false] as const) })
         expect(await cache.updateInstance('Group', 1, { userIds: [4, 5] })).to.deep.equal([
-          ['user', 4, 'default'],
-          ['user', 5, 'default'],
+          ['User', 4, 'default'],
+          ['User', 5, 'default'],
         ])
       })
 
@@ -242,10 +242,10 @@ describe('BaseCache', () => {
         await versioned.getInstances([['Thing', 1]], 'v2')
         things.rows.set('1', { id: 1, name: 'uno' })
         await versioned.updateInstance('Thing', 1, undefined, 'v2')
-        expect((await versioned.getInstances([['Thing', 1]], 'v2')).get('thing:1')![0]).to.deep.equal({ id: 1, title: 'UNO' })
-        expect((await versioned.getInstances([['Thing', 1]])).get('thing:1')![0].name, 'the other version was left').to.equal('one')
+        expect((await versioned.getInstances([['Thing', 1]], 'v2')).get('Thing:1')![0]).to.deep.equal({ id: 1, title: 'UNO' })
+        expect((await versioned.getInstances([['Thing', 1]])).get('Thing:1')![0].name, 'the other version was left').to.equal('one')
         await versioned.updateInstance('Thing', 1)
-        expect((await versioned.getInstances([['Thing', 1]])).get('thing:1')![0].name).to.equal('uno')
+        expect((await versioned.getInstances([['Thing', 1]])).get('Thing:1')![0].name).to.equal('uno')
 
         await versioned.deleteAllVersions('Thing', 1)
         const loads = things.loads
@@ -256,7 +256,7 @@ describe('BaseCache', () => {
 
       it('takes its functions from register() as well as from the naming convention', async () => {
         const plain = new BaseCache().register<Thing>('Widget', { serializer: row => ({ id: row.id, label: `#${row.name}` }), loader: things.load })
-        expect((await plain.getInstances([['Widget', 2]])).get('widget:2')![0]).to.deep.equal({ id: 2, label: '#two' })
+        expect((await plain.getInstances([['Widget', 2]])).get('Widget:2')![0]).to.deep.equal({ id: 2, label: '#two' })
       })
 
       it('loads the misses of a model with one batch_loader call', async () => {
@@ -276,7 +276,7 @@ describe('BaseCache', () => {
           ['Thing', 3],
         ])
         expect(batches).to.deep.equal([[1], [0, 2, 3]])
-        expect([...got.keys()]).to.deep.equal(['thing:0', 'thing:1', 'thing:2'])
+        expect([...got.keys()]).to.deep.equal(['Thing:0', 'Thing:1', 'Thing:2'])
         expect(things.loads, 'the single loader is not used').to.equal(0)
       })
 
@@ -308,8 +308,8 @@ describe('BaseCache', () => {
         things.rows.set('1', { id: 1, name: 'new' })
         await slow.updateInstance('Thing', 1)
         release.resolve()
-        expect((await reading).get('thing:1')![0].name, 'the reader gets what it loaded').to.equal('one')
-        expect((await slow.getInstances([['Thing', 1]])).get('thing:1')![0].name, 'but the cache keeps the new row').to.equal('new')
+        expect((await reading).get('Thing:1')![0].name, 'the reader gets what it loaded').to.equal('one')
+        expect((await slow.getInstances([['Thing', 1]])).get('Thing:1')![0].name, 'but the cache keeps the new row').to.equal('new')
       })
 
       it('works uncached while the cache is disabled', async () => {
@@ -377,10 +377,10 @@ describe('BaseCache', () => {
           const faults: unknown[] = []
           configure({ redis: 'redis://127.0.0.1:1', timeout: 0.1, onError: error => faults.push(error) })
           const got = await cache.getInstances([['Thing', 1]])
-          expect(got.get('thing:1')![0].name).to.equal('one')
+          expect(got.get('Thing:1')![0].name).to.equal('one')
           things.rows.set('1', { id: 1, name: 'changed' })
           cache.invalidations = [['Other', 1, false]]
-          expect(await cache.updateInstance('Thing', 1)).to.deep.equal([['other', 1, 'default']])
+          expect(await cache.updateInstance('Thing', 1)).to.deep.equal([['Other', 1, 'default']])
           expect(faults).to.have.length.greaterThan(0)
         })
       }
@@ -388,7 +388,7 @@ describe('BaseCache', () => {
       it('PK fields read back as pk-only references', async () => {
         const refs: BaseCache = new BaseCache({ app: 'shop' })
         refs.register<Thing>('Thing', { serializer: row => Object.fromEntries([['id', row.id], refs.fieldToJson('PK', 'owner', 'User', 7)]), loader: things.load })
-        const owner = (await refs.getInstances([['Thing', 1]])).get('thing:1')![0].owner
+        const owner = (await refs.getInstances([['Thing', 1]])).get('Thing:1')![0].owner
         expect(owner).to.be.instanceOf(PkOnlyModel).and.to.include({ app: 'shop', model: 'user', pk: 7 })
       })
     })

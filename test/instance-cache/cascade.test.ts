@@ -38,47 +38,47 @@ for (const db of testDatabases()) {
       await question!.update({ text: 'Tea?' })
       const after = await read(['Question', 1])
       expect(after.queries).to.equal(0)
-      expect(after.data('question', 1)!.text).to.equal('Tea?')
+      expect(after.data('Question', 1)!.text).to.equal('Tea?')
     })
 
     it('refreshes after the commit, and leaves the cache as it was on rollback', async () => {
       await read(['Question', 1])
       const transaction = await poll.sequelize.transaction()
       await poll.Question.update({ text: 'inside' }, { where: { id: 1 }, transaction })
-      expect((await read(['Question', 1])).data('question', 1)!.text, 'not before the commit').to.equal('Tea or coffee?')
+      expect((await read(['Question', 1])).data('Question', 1)!.text, 'not before the commit').to.equal('Tea or coffee?')
       await transaction.rollback()
-      expect((await read(['Question', 1])).data('question', 1)!.text).to.equal('Tea or coffee?')
+      expect((await read(['Question', 1])).data('Question', 1)!.text).to.equal('Tea or coffee?')
 
       await poll.sequelize.transaction(async t => poll.Question.update({ text: 'committed' }, { where: { id: 1 }, transaction: t }))
       const after = await read(['Question', 1])
-      expect([after.data('question', 1)!.text, after.queries]).to.deep.equal(['committed', 0])
+      expect([after.data('Question', 1)!.text, after.queries]).to.deep.equal(['committed', 0])
     })
 
     it('follows the invalidators: a new choice refreshes its question, a vote refreshes the choice and the voter', async () => {
       await read(['Question', 1], ['Choice', 1], ['User', 1])
       await poll.Choice.create({ id: 3, text: 'water', questionId: 1 })
       const afterChoice = await read(['Question', 1])
-      expect([pksOf(afterChoice.data('question', 1)!.choices), afterChoice.queries]).to.deep.equal([[1, 2, 3], 0])
+      expect([pksOf(afterChoice.data('Question', 1)!.choices), afterChoice.queries]).to.deep.equal([[1, 2, 3], 0])
 
       const choice = await poll.Choice.findByPk(1)
       await (choice as unknown as { addVoter(user: number): Promise<void> }).addVoter(1)
       const afterVote = await read(['Choice', 1], ['User', 1])
       expect(afterVote.queries).to.equal(0)
-      expect(pksOf(afterVote.data('choice', 1)!.voters)).to.deep.equal([1, 2])
-      expect(pksOf(afterVote.data('user', 1)!.votes)).to.deep.equal([1])
+      expect(pksOf(afterVote.data('Choice', 1)!.voters)).to.deep.equal([1, 2])
+      expect(pksOf(afterVote.data('User', 1)!.votes)).to.deep.equal([1])
 
       await (choice as unknown as { removeVoter(user: number): Promise<void> }).removeVoter(1)
       const afterUnvote = await read(['Choice', 1], ['User', 1])
-      expect(pksOf(afterUnvote.data('choice', 1)!.voters)).to.deep.equal([2])
-      expect(pksOf(afterUnvote.data('user', 1)!.votes)).to.deep.equal([])
+      expect(pksOf(afterUnvote.data('Choice', 1)!.voters)).to.deep.equal([2])
+      expect(pksOf(afterUnvote.data('User', 1)!.votes)).to.deep.equal([])
     })
 
     it('deletes a destroyed row and runs its invalidator on the row as it was, so the lists that held it are refreshed', async () => {
       await read(['Question', 1], ['Choice', 2])
       await (await poll.Choice.findByPk(2))!.destroy()
       const after = await read(['Question', 1], ['Choice', 2])
-      expect(pksOf(after.data('question', 1)!.choices)).to.deep.equal([1])
-      expect(after.instances.has('choice:2')).to.equal(false)
+      expect(pksOf(after.data('Question', 1)!.choices)).to.deep.equal([1])
+      expect(after.instances.has('Choice:2')).to.equal(false)
       expect(after.queries, 'the question was refreshed; only the gone choice was looked up').to.equal(1)
     })
 
@@ -86,7 +86,7 @@ for (const db of testDatabases()) {
       await read(['Choice', 1], ['Choice', 2])
       await poll.Choice.update({ text: 'same' }, { where: { questionId: 1 } })
       const after = await read(['Choice', 1], ['Choice', 2])
-      expect([after.data('choice', 1)!.text, after.data('choice', 2)!.text, after.queries]).to.deep.equal(['same', 'same', 0])
+      expect([after.data('Choice', 1)!.text, after.data('Choice', 2)!.text, after.queries]).to.deep.equal(['same', 'same', 0])
       await poll.Choice.destroy({ where: { id: 1 } })
       expect((await read(['Choice', 1])).instances.size).to.equal(0)
     })
@@ -107,7 +107,7 @@ for (const db of testDatabases()) {
       let computed = 0
       const summary = cacheme({ key: c => `summary:${c.id}` })(async (id: number) => {
         computed++
-        const question = (await cache.getInstances([['Question', id]])).get(`question:${id}`)![0]
+        const question = (await cache.getInstances([['Question', id]])).get(`Question:${id}`)![0]
         const choices = await cache.getInstances(pksOf(question.choices).map(pk => ['Choice', pk] as const))
         return `${question.text} ${[...choices.values()].map(([data]) => data.text).join('/')}`
       })
@@ -129,9 +129,9 @@ for (const db of testDatabases()) {
       queued.registerModels([poll.Choice])
       await queued.getInstances([['Question', 1]])
       await poll.Choice.create({ id: 3, text: 'water', questionId: 1 })
-      expect(jobs.map(job => job.followUps)).to.deep.equal([[['question', 1, 'default']]])
+      expect(jobs.map(job => job.followUps)).to.deep.equal([[['Question', 1, 'default']]])
       await queued.cascade(jobs[0])
-      const question = (await queued.getInstances([['Question', 1]])).get('question:1')![0]
+      const question = (await queued.getInstances([['Question', 1]])).get('Question:1')![0]
       expect(pksOf(question.choices)).to.deep.equal([1, 2, 3])
     })
   })
@@ -151,7 +151,7 @@ describe('BaseCache cascade', () => {
     poll.queries.length = 0
     await question.update({ text: 'changed' })
     expect(poll.queries, 'the UPDATE alone').to.have.length(1)
-    expect(followUps.map(job => job.followUps)).to.deep.equal([[['user', 1, 'default']]])
+    expect(followUps.map(job => job.followUps)).to.deep.equal([[['User', 1, 'default']]])
     await poll.sequelize.close()
   })
 
@@ -191,7 +191,7 @@ describe('BaseCache cascade', () => {
   it('ends on a cycle of immediate invalidations, the deleted instance read fresh next time', async () => {
     const { loads, cached } = await cycle(true)
     expect(loads, 'B was deleted at once, so the follow-up had nothing to refresh').to.deep.equal(['A'])
-    expect(cached).to.deep.equal(['a:1', 'b:1'])
+    expect(cached).to.deep.equal(['A:1', 'B:1'])
   })
 
   it('refuses to store a row loaded before a change, even when the change comes through the hooks (held loader)', async () => {
@@ -214,6 +214,6 @@ describe('BaseCache cascade', () => {
     await cache.cascade({ followUps: [['thing', 1, 'default']] })
     release.resolve()
     await slow
-    expect((await cache.getInstances([['Thing', 1]])).get('thing:1')![0].name).to.equal('new')
+    expect((await cache.getInstances([['Thing', 1]])).get('Thing:1')![0].name).to.equal('new')
   })
 })

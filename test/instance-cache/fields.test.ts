@@ -11,7 +11,7 @@ import {
   type FieldType,
   type FieldTypes,
 } from '../../src/instance-cache/fields'
-import { modelName } from '../../src/instance-cache/row-identity'
+import { modelName, storedModelName } from '../../src/instance-cache/row-identity'
 
 const types = BUILTIN_FIELD_TYPES
 const toJson = (type: string, ...value: unknown[]) => fieldToJson(types, 'polls', type, 'field', ...value)[1]
@@ -267,11 +267,15 @@ describe('instance cache field types', () => {
     })
   })
 
-  describe('modelName()', () => {
+  describe('modelName() and storedModelName()', () => {
     it('lower-cases a class name or a string', () => {
-      expect(modelName(Question)).to.equal('question')
-      expect(modelName('Question')).to.equal('question')
-      expect(modelName('question')).to.equal('question')
+      expect(storedModelName(Question)).to.equal('question')
+      expect(storedModelName('Question')).to.equal('question')
+      expect(storedModelName('question')).to.equal('question')
+    })
+
+    it('hands a name back as given, a class by the name it declares', () => {
+      expect([modelName(Question), modelName('QUESTION'), modelName('question')]).to.deep.equal(['Question', 'QUESTION', 'question'])
     })
 
     it('refuses an empty name', () => {

@@ -127,7 +127,7 @@ describe('fail open when Redis fails', function () {
   it('instance cache: a change made during a partition deletes the cached row when Redis answers again', async () => {
     const rows = new Map([[1, 'old']])
     const cache = new BaseCache().register<{ name: string }>('Row', { serializer: row => ({ name: row.name }), loader: pk => ({ name: rows.get(Number(pk))! }) })
-    const name = async () => (await settlesWithin(cache.getInstances([['Row', 1]]))).get('row:1')![0].name
+    const name = async () => (await settlesWithin(cache.getInstances([['Row', 1]]))).get('Row:1')![0].name
     expect(await name()).to.equal('old')
     proxy.cut('reset')
     rows.set(1, 'new')

@@ -289,7 +289,7 @@ for (const db of testDatabases()) {
         const cache = new PollCache(poll)
         cache.registerModels([poll.User, poll.Question, poll.Choice, poll.Vote])
         await seedPoll(poll)
-        const text = async () => (await cache.getInstances([['Question', 1]])).get('question:1')![0].text
+        const text = async () => (await cache.getInstances([['Question', 1]])).get('Question:1')![0].text
         expect(await text()).to.equal('Tea or coffee?')
         await poll.sequelize.query(`UPDATE ${poll.sequelize.getQueryInterface().quoteIdentifier(String(poll.Question.getTableName()))} SET text = 'Raw?' WHERE id = 1`)
         expect(await text(), 'a raw write is not seen').to.equal('Tea or coffee?')

@@ -57,13 +57,13 @@ export async function readInstances(): Promise<void> {
       ['Author', 1],
     ])
 
-  const [novel] = (await read()).get('novel:7')!
+  const [novel] = (await read()).get('Novel:7')!
   assert.equal(novel.title, 'Dune')
   assert.ok(novel.author instanceof PkOnlyModel && novel.author.pk === 1, 'a PK field reads back as a PkOnlyModel')
 
   authors.get(1)!.name = 'Frank Herbert'
-  assert.deepEqual(await cache.updateInstance('Author', 1), [['novel', 7, 'default']])
-  const [author] = (await read()).get('author:1')!
+  assert.deepEqual(await cache.updateInstance('Author', 1), [['Novel', 7, 'default']])
+  const [author] = (await read()).get('Author:1')!
   assert.equal(author.name, 'Frank Herbert')
   await cache.close()
 }
