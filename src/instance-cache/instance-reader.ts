@@ -1,5 +1,6 @@
 import { CachemeError } from '../errors'
-import { recordDependencies } from '../recorded-dependencies'
+import { computationReads, recordDependencies, recordingReads } from '../recorded-dependencies'
+import { insideWrittenTransaction, readsMayBeCached } from '../sequelize/transaction-reads'
 import type { ManyRead, ManyWrite } from '../store/store'
 import { decodeFields, type FieldTypes } from './fields'
 import { groupBy } from './group-by'
@@ -52,7 +53,8 @@ export class InstanceReader {
     const current = this.#storage.runtime()
     const full = (key: string) => current.layout.prefix + key
     let read: ManyRead | undefined
-    if (current.enabled && items.length > 0) {
+    // Inside a transaction that has written (CLS), rows are read from it, and its writes are seen.
+    if (current.enabled && items.length > 0 && !insideWrittenTransaction()) {
       try {
         read = await current.store.readMany(items.map(item => full(item.key)))
       } catch (error) {
@@ -72,9 +74,11 @@ export class InstanceReader {
     const loaded = new Map<string, unknown>()
     const writes: ManyWrite[] = []
     const { missingTtlMs } = this.#storage
+    // Rows loaded in a transaction that has written, or from an older snapshot, are not stored.
+    const reads = computationReads()
     for (const [model, group] of groupBy(misses, miss => miss.row.storedModel)) {
       const functions = this.#registry.functions(model, chosen)
-      const rows = await load(functions, group)
+      const rows = await recordingReads(reads, () => load(functions, group))
       for (const miss of group) {
         const row = rows.get(String(miss.row.pk)) ?? null
         const data = row === null ? null : await serialize(functions, model, chosen, row)
@@ -85,7 +89,7 @@ export class InstanceReader {
       }
     }
     // Without a read there is no sequence to write against: the misses are served uncached.
-    if (read && writes.length > 0) {
+    if (read && writes.length > 0 && readsMayBeCached(reads.transactions)) {
       try {
         await current.store.writeMany(writes, read.seq)
       } catch (error) {

@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import { Transaction } from 'sequelize'
-import { cacheme, cachemeEvents, registerInvalidModels } from '../../src'
+import { BaseCache, cacheme, cachemeEvents, registerInvalidModels } from '../../src'
 import { BACKENDS, configureBackend, deferred } from '../support/backends'
 import { testDatabases } from '../support/fixtures'
 import { withCls } from './cls'
@@ -113,6 +113,26 @@ for (const db of testDatabases()) {
           expect(await userName(1, transaction)).to.equal('RAW')
           await transaction.rollback()
           expect(await userName(1)).to.equal('ann')
+        })
+      })
+
+      describe('the instance cache', () => {
+        /** User 1's name as a BaseCache of its own serves it (loaded with findByPk on a miss). */
+        const cachedName = async (cache: BaseCache) => ((await cache.getInstances([['User', 1]])).get('User:1')![0] as { name: string }).name
+
+        it('stores no row read inside a CLS transaction that has written, and serves the transaction its own writes', async () => {
+          const cache = new BaseCache().register(store.User, { serializer: (user: { id: number; name: string }) => ({ id: user.id, name: user.name }) })
+          await withSuiteCls(async () => {
+            expect(await cachedName(cache)).to.equal('ann')
+            await store.sequelize
+              .transaction(async () => {
+                await store.User.update({ name: 'CLSDIRTY' }, { where: { id: 1 } })
+                expect(await cachedName(cache)).to.equal('CLSDIRTY')
+                throw new Error('rolled back')
+              })
+              .catch(error => expect((error as Error).message).to.equal('rolled back'))
+            expect(await cachedName(cache)).to.equal('ann')
+          })
         })
       })
 
