@@ -27,7 +27,7 @@ describe('the instance cache over sequelize-typescript models (sqlite, Redis)', 
   async function read(...specs: [string, number][]): Promise<{ data: Record<string, unknown>[]; queries: number }> {
     library.queries.length = 0
     const found = await cache.getInstances(specs)
-    return { data: specs.map(([model, pk]) => found.get(`${model.toLowerCase()}:${pk}`)?.[0] ?? {}), queries: library.queries.length }
+    return { data: specs.map(([model, pk]) => found.get(`${model}:${pk}`)?.[0] ?? {}), queries: library.queries.length }
   }
 
   it('serves @Table rows from Redis with no SQL query once cached, related rows as their pks', async () => {
