@@ -10,6 +10,7 @@ import { createApp } from './app'
 import { Invalidation, seed, sequelize } from './models'
 import { selfCheck } from './self-check'
 import { run } from '../support/run'
+import { serveOrCheck } from '../support/serve'
 
 /**
  * Serves the example on PORT (default 3000). With `--once` (or EXAMPLE_ONCE=1) it listens on a free
@@ -42,20 +43,7 @@ async function main(): Promise<boolean> {
   console.log(`  books     ${url}/books`)
   console.log(`  metrics   ${url}/metrics`)
   console.log(`  admin     ${url}/admin/  (user ${adminUser}, password ${once ? '(generated)' : adminPassword})`)
-  if (once) {
-    try {
-      await selfCheck(url, adminUser, adminPassword, line => console.log(line))
-      return true
-    } finally {
-      await stop()
-    }
-  }
-  console.log('press Ctrl-C to stop')
-  await new Promise<void>(resolve => process.once('SIGINT', resolve).once('SIGTERM', resolve))
-  // A private redis-server stops on the same signal, so the client may be left retrying it:
-  // give the cleanup a second, then exit.
-  await Promise.race([stop(), new Promise(resolve => setTimeout(resolve, 1000))])
-  process.exit(0)
+  return serveOrCheck(once, () => selfCheck(url, adminUser, adminPassword, line => console.log(line)), stop)
 }
 
 run(main, error => (error instanceof Error ? error.message : error))

@@ -7,6 +7,7 @@ import { NestFactory } from '@nestjs/core'
 import { invalidate } from '../../src'
 import { chooseStore } from '../support/choose-store'
 import { run } from '../support/run'
+import { serveOrCheck } from '../support/serve'
 import { AppModule } from './app.module'
 import { seed } from './models'
 import { selfCheck } from './self-check'
@@ -37,19 +38,7 @@ async function main(): Promise<boolean> {
   console.log(`  a book           ${url}/books/1`)
   console.log(`  books of author  ${url}/authors/1/books`)
   console.log(`  health           ${url}/health`)
-  if (once) {
-    try {
-      await selfCheck(url, line => console.log(line))
-      return true
-    } finally {
-      await stop()
-    }
-  }
-  console.log('press Ctrl-C to stop')
-  await new Promise<void>(resolve => process.once('SIGINT', resolve).once('SIGTERM', resolve))
-  // A private redis-server stops on the same signal: give the cleanup a second, then exit.
-  await Promise.race([stop(), new Promise(resolve => setTimeout(resolve, 1000))])
-  process.exit(0)
+  return serveOrCheck(once, () => selfCheck(url, line => console.log(line)), stop)
 }
 
 run(main, error => (error instanceof Error ? error.message : error))
