@@ -224,7 +224,7 @@ export function verdictsMarkdown(verdicts: Verdict[]): string {
   return ['| target | measured | met |', '| --- | --- | --- |', ...verdicts.map(v => `| ${v.target} | ${v.measured} | ${v.verdict} |`)].join('\n')
 }
 
-const escapeXml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+export const escapeXml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 
 /** A horizontal bar chart of every section's ratios (log scale, 1× marked). */
 export function ratioChart(sections: Section[]): string {
@@ -275,7 +275,8 @@ export function ratioChart(sections: Section[]): string {
   ].join('\n')
 }
 
-function version(pkg: string): string {
+/** The installed version of one of the project's packages. */
+export function version(pkg: string): string {
   try {
     return JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'node_modules', pkg, 'package.json'), 'utf8')).version
   } catch {

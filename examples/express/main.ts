@@ -10,16 +10,16 @@ import { createApp } from './app'
 import { Invalidation, seed, sequelize } from './models'
 import { selfCheck } from './self-check'
 import { run } from '../support/run'
-import { serveOrCheck } from '../support/serve'
+import { serveOrCheck, serveSettings } from '../support/serve'
 
 /**
  * Serves the example on PORT (default 3000). With `--once` (or EXAMPLE_ONCE=1) it listens on a free
  * port instead, runs the self-check and exits: 0 when every step did what it should.
  */
 async function main(): Promise<boolean> {
-  const once = process.argv.includes('--once') || process.env.EXAMPLE_ONCE === '1'
+  const { once, port, cacheEnabled } = serveSettings()
   const store = await chooseStore({ prefix: 'express-example:', ttl: 600 })
-  configure(store.options)
+  configure({ ...store.options, enabled: cacheEnabled })
   await invalidate({ pattern: '*' }) // start cold, even on a shared Redis holding an earlier run's entries
   await seed()
   const adminUser = 'admin'
@@ -27,7 +27,7 @@ async function main(): Promise<boolean> {
   const app = createApp({ invalidations: Invalidation, adminUser, adminPassword, adminSecret: process.env.ADMIN_SECRET })
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(once ? 0 : Number(process.env.PORT ?? 3000), '127.0.0.1', () => resolve(listening)).once('error', reject)
+    const listening = app.listen(port, '127.0.0.1', () => resolve(listening)).once('error', reject)
   })
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const stop = async () => {

@@ -32,9 +32,11 @@ export class Review extends Model {
   }
 }
 
-// In-memory SQLite: a real database with real queries, gone when the process ends. The models are
-// set up when this module loads, before the serializer's decorators install hooks on them.
-export const sequelize = new Sequelize({ dialect: 'sqlite', storage: ':memory:', logging: false })
+// In-memory SQLite: a real database with real queries, gone when the process ends; DATABASE_URL's
+// database when set. The models are set up when this module loads, before the serializer's
+// decorators install hooks on them.
+const databaseUrl = process.env.DATABASE_URL
+export const sequelize = databaseUrl ? new Sequelize(databaseUrl, { logging: false }) : new Sequelize({ dialect: 'sqlite', storage: ':memory:', logging: false })
 
 const options = { sequelize, timestamps: false }
 Author.init({ name: DataTypes.STRING }, { ...options, modelName: 'Author' })

@@ -7,7 +7,7 @@ import { NestFactory } from '@nestjs/core'
 import { invalidate } from '../../src'
 import { chooseStore } from '../support/choose-store'
 import { run } from '../support/run'
-import { serveOrCheck } from '../support/serve'
+import { serveOrCheck, serveSettings } from '../support/serve'
 import { AppModule } from './app.module'
 import { seed } from './models'
 import { selfCheck } from './self-check'
@@ -17,7 +17,7 @@ import { selfCheck } from './self-check'
  * port instead, runs the self-check and exits: 0 when every step did what it should.
  */
 async function main(): Promise<boolean> {
-  const once = process.argv.includes('--once') || process.env.EXAMPLE_ONCE === '1'
+  const { once, port } = serveSettings()
   const store = await chooseStore({})
   // The application reads REDIS_URL through ConfigService: hand it a private redis-server's.
   if (store.server) process.env.REDIS_URL = store.server.url
@@ -25,7 +25,7 @@ async function main(): Promise<boolean> {
   await app.init()
   await invalidate({ pattern: '*' }) // start cold, even on a shared Redis holding an earlier run's entries
   await seed()
-  await app.listen(once ? 0 : Number(process.env.PORT ?? 3000), '127.0.0.1')
+  await app.listen(port, '127.0.0.1')
   const url = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}`
   const stop = async () => {
     // Closes the HTTP server, then the providers: CachemeService closes the Redis connection it opened.
