@@ -7,8 +7,8 @@ import type { WriterCommand, WriterProcessTask, WriterReport } from './writer-pr
 
 const ROOT = join(__dirname, '..', '..')
 /** Writer processes are killed at random every this many ms, besides those that die at a commit. */
-const MIN_KILL_GAP_MS = 300
-const MAX_KILL_GAP_MS = 1200
+const MIN_KILL_GAP_MS = 500
+const MAX_KILL_GAP_MS = 2000
 /** A round this close to its end starts no writer process that became ready meanwhile. */
 const LATE_START_MS = 150
 
@@ -23,7 +23,7 @@ export interface ProcessFigures {
 
 type Round = (writes: Record<WriteKind, number>, writeErrors: number) => void
 
-/** One writer process (test/torture/writer-process.ts under ts-node) and where it is. */
+/** One writer process (test/torture/writer-process.ts) and where it is. */
 class WriterProcess {
   readonly child: ChildProcess
   readonly ready: Promise<void>
@@ -34,7 +34,8 @@ class WriterProcess {
   constructor(task: WriterProcessTask, onDying: (writer: WriterProcess) => void, onIdle: Round) {
     this.child = fork(join(__dirname, 'writer-process.ts'), [JSON.stringify(task)], {
       cwd: ROOT,
-      execArgv: ['-r', 'ts-node/register/transpile-only'],
+      // Started again after every kill: transpiled files are kept on disk (see the hook).
+      execArgv: ['-r', join(ROOT, 'tools', 'transpile-cached.js')],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
     this.exited = new Promise(done => this.child.once('exit', () => (this.#idle?.(), done())))
