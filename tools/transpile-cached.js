@@ -3,7 +3,7 @@
 // (the torture test's writer processes, killed and replaced) then starts in a fraction of the
 // time ts-node takes to transpile every file again. Transpiles only, like ts-node's
 // transpile-only mode: no type check. Use with `node -r ./tools/transpile-cached.js file.ts`.
-const crypto = require('crypto')
+const { createHash } = require('crypto')
 const fs = require('fs')
 const os = require('os')
 const path = require('path')
@@ -24,7 +24,7 @@ function options(ts) {
 }
 
 function transpiled(source, filename) {
-  const hash = crypto.createHash('sha256').update(`${compilerVersion}\0${projectText}\0${filename}\0${source}`).digest('hex')
+  const hash = createHash('sha256').update(`${compilerVersion}\0${projectText}\0${filename}\0${source}`).digest('hex')
   const cached = path.join(CACHE, `${hash}.js`)
   try {
     return fs.readFileSync(cached, 'utf8')

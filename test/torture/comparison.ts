@@ -20,7 +20,8 @@ export async function settle(readers: ReaderSet, undelivered: () => Promise<numb
       await probe.cached(0)
       if (readers.hits > before) return
     }
-    if (Date.now() > deadline) throw new Error(`the cache did not recover within ${SETTLE_TIMEOUT_MS} ms (pending invalidations: ${pendingInvalidations()}, undelivered: ${await undelivered()})`)
+    if (Date.now() > deadline)
+      throw new Error(`the cache did not recover within ${SETTLE_TIMEOUT_MS} ms (pending invalidations: ${pendingInvalidations()}, undelivered: ${await undelivered()})`)
     await sleep(50)
   }
 }

@@ -27,7 +27,10 @@ export function openTortureSchema(databaseUrl: string, connections: number): Tor
   TUser.init({ name: DataTypes.STRING }, { sequelize, modelName: 'User', tableName: 'torture_users' })
   TBook.init({ title: DataTypes.STRING, ownerId: DataTypes.INTEGER }, { sequelize, modelName: 'Book', tableName: 'torture_books', paranoid: true })
   TBookReader.init({}, { sequelize, modelName: 'BookReader', tableName: 'torture_book_readers' })
-  TListing.init({ sku: { type: DataTypes.STRING, unique: true }, stock: { type: DataTypes.INTEGER, defaultValue: 0 } }, { sequelize, modelName: 'Listing', tableName: 'torture_listings' })
+  TListing.init(
+    { sku: { type: DataTypes.STRING, unique: true }, stock: { type: DataTypes.INTEGER, defaultValue: 0 } },
+    { sequelize, modelName: 'Listing', tableName: 'torture_listings' },
+  )
   TBook.belongsToMany(TUser, { through: TBookReader, as: 'readers', foreignKey: 'bookId', otherKey: 'userId', constraints: false })
   TUser.belongsToMany(TBook, { through: TBookReader, as: 'books', foreignKey: 'userId', otherKey: 'bookId', constraints: false })
   return { sequelize, User: TUser, Book: TBook, BookReader: TBookReader, Listing: TListing }

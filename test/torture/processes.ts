@@ -27,6 +27,8 @@ type Round = (writes: Record<WriteKind, number>, writeErrors: number) => void
 class WriterProcess {
   readonly child: ChildProcess
   readonly ready: Promise<void>
+  /** It listens for commands: one sent before would be lost. */
+  isReady = false
   readonly exited: Promise<void>
   /** Writing in the round under way: it reports when done, or dies. */
   #idle: (() => void) | undefined
@@ -41,8 +43,10 @@ class WriterProcess {
     this.exited = new Promise(done => this.child.once('exit', () => (this.#idle?.(), done())))
     this.ready = new Promise((resolve, reject) => {
       this.child.on('message', (report: WriterReport) => {
-        if ('ready' in report) resolve()
-        else if ('dying' in report) onDying(this)
+        if ('ready' in report) {
+          this.isReady = true
+          resolve()
+        } else if ('dying' in report) onDying(this)
         else {
           onIdle(report.idle.writes, report.idle.writeErrors)
           this.#idle?.()
@@ -94,7 +98,8 @@ export class WriterProcesses {
   async round(until: number, random: Random): Promise<void> {
     const round = { until, writing: [] as Promise<void>[] }
     this.#round = round
-    for (const writer of this.#live) round.writing.push(writer.write(until))
+    // The others join as they become ready.
+    for (const writer of this.#live) if (writer.isReady) round.writing.push(writer.write(until))
     for (;;) {
       const gap = random.int(MIN_KILL_GAP_MS, MAX_KILL_GAP_MS)
       if (Date.now() + gap >= until) break
@@ -106,7 +111,7 @@ export class WriterProcesses {
       }
     }
     // Processes started meanwhile join the round's list as they start writing.
-    for (let awaited = 0; awaited < round.writing.length; ) {
+    for (let awaited = 0; awaited < round.writing.length;) {
       awaited = round.writing.length
       await Promise.all(round.writing)
     }
@@ -119,17 +124,21 @@ export class WriterProcesses {
   }
 
   #spawn(): WriterProcess {
-    const writer = new WriterProcess(this.task(this.figures.started++), dying => {
-      this.figures.killedAtCommit++
-      void this.#replace(dying)
-    }, this.onRound)
+    const writer = new WriterProcess(
+      this.task(this.figures.started++),
+      dying => {
+        this.figures.killedAtCommit++
+        void this.#replace(dying)
+      },
+      this.onRound,
+    )
     this.#live.push(writer)
     // One that exits on its own (it failed) is not replaced: its error is on stderr.
     void writer.exited.then(() => (this.#live = this.#live.filter(live => live !== writer)))
     void writer.ready.then(
       () => {
         const round = this.#round
-        if (round && round.until - Date.now() > LATE_START_MS && this.#live.includes(writer)) round.writing.push(writer.write(round.until))
+        if (round && round.until - Date.now() > LATE_START_MS && this.#live.includes(writer) && !writer.writing) round.writing.push(writer.write(round.until))
       },
       () => {},
     )

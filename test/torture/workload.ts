@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks'
-import { configure, registerInvalidModels, shutdown } from '../../src'
+import { QueryTypes } from 'sequelize'
+import { configure, registerInvalidModels, shutdown, startRelay } from '../../src'
 import { runtime } from '../../src/config'
 import type { RedisServer } from '../../tools/redis-server'
 import { startTcpProxy, type TcpProxy } from '../../tools/tcp-proxy'
@@ -38,6 +39,13 @@ const WRITER_PAUSE_MS = 5
 const PROCESS_LOOPS = 2
 /** Chance that a writer process dies right after one of its commits. */
 const DIE_AT_COMMIT = 0.02
+/**
+ * The outbox of every run but the outbox's control. Its relay delivers what a killed writer left
+ * after `relayAfter` seconds, which must exceed the longest write (an intent outside a
+ * transaction is due then, whether its write has finished or not).
+ */
+const OUTBOX = { tableName: 'torture_outbox', relayAfter: 1 }
+const RELAY_INTERVAL_S = 0.1
 /** Characters of a stale value the figures show. */
 const EXAMPLE_LENGTH = 240
 
@@ -74,13 +82,22 @@ async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOpt
   let processes: WriterProcesses | undefined
   let switchOn = () => {}
   try {
-    await seed(schema, ids, random.fork(0))
     if (options.faults) proxy = await startTcpProxy({ host: '127.0.0.1', port: environment.redis.port })
     const figures = emptyFigures()
     const redisUrl = proxy?.url ?? environment.redis.url
     const prefix = `torture${options.seed}_${Date.now().toString(36)}:`
-    configure({ redis: redisUrl, prefix, timeout: 0.25, onError: () => figures.faults.reported++ })
+    const outbox = options.off === 'outbox' ? undefined : OUTBOX
+    configure({
+      redis: redisUrl,
+      prefix,
+      timeout: 0.25,
+      onError: () => figures.faults.reported++,
+      ...(outbox ? { outbox: { sequelize: schema.sequelize, ...outbox } } : {}),
+    })
+    // After configure(), which defines the outbox table, so that it is created empty too; before the hooks.
+    await seed(schema, ids, random.fork(0))
     registerInvalidModels([schema.User, schema.Book, schema.BookReader, schema.Listing])
+    if (outbox) startRelay({ interval: RELAY_INTERVAL_S })
     switchOn = switchOff(options.off, runtime().store)
     const guard = countRefusedWrites(runtime().store)
 
@@ -93,11 +110,18 @@ async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOpt
         loops: PROCESS_LOOPS,
         seed: options.seed * 1000 + generation,
         dieAtCommit: DIE_AT_COMMIT,
+        outbox,
       })
       processes = await WriterProcesses.start(options.processes, task, (writes, writeErrors) => {
         for (const [kind, count] of Object.entries(writes)) figures.operations.writes[kind as keyof typeof writes] += count
         figures.operations.writeErrors += writeErrors
       })
+    }
+    /** Changes recorded in the outbox and not yet delivered: those of killed writers wait for the relay. */
+    const undelivered = async () => {
+      if (!outbox) return 0
+      const [{ count }] = await schema.sequelize.query<{ count: string }>(`SELECT count(*) AS count FROM "${outbox.tableName}"`, { type: QueryTypes.SELECT })
+      return Number(count)
     }
     const readers = createReaders(schema, ids, random.fork(1))
     const run: RunState = {
@@ -116,7 +140,7 @@ async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOpt
     const rounds = Math.min(MAX_ROUNDS, Math.max(1, Math.round(options.durationMs / ROUND_MS)))
     for (let round = 0; round < rounds; round++) {
       await runRound(run, options, options.durationMs / rounds, random.fork(1000 * (round + 1)), round % 2 === 0)
-      await settle(run.readers)
+      await settle(run.readers, undelivered)
       const compared = await compareWithFresh(run.readers)
       figures.checked += compared.checked
       compared.stale.forEach(noteStale)

@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     ...(task.outbox ? { outbox: { sequelize: schema.sequelize, ...task.outbox } } : {}),
   })
   registerInvalidModels([schema.User, schema.Book, schema.BookReader, schema.Listing])
-  const writers = new Writers(schema, ids, { watch: transaction => dieAtSomeCommits(transaction) })
+  const writers = new Writers(schema, ids, { watch: transaction => dieAtSomeCommits(transaction), transactional: true })
   let rounds = 0
   process.on('message', (command: WriterCommand) => void round(writers, command.until, random.fork(rounds++)))
   send({ ready: true })
