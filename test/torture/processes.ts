@@ -7,8 +7,8 @@ import type { WriterCommand, WriterProcessTask, WriterReport } from './writer-pr
 
 const ROOT = join(__dirname, '..', '..')
 /** Writer processes are killed at random every this many ms, besides those that die at a commit. */
-const MIN_KILL_GAP_MS = 500
-const MAX_KILL_GAP_MS = 2000
+const MIN_KILL_GAP_MS = 1000
+const MAX_KILL_GAP_MS = 3000
 /** A round this close to its end starts no writer process that became ready meanwhile. */
 const LATE_START_MS = 150
 

@@ -15,6 +15,8 @@ export interface WorkloadOptions {
   /** The mechanism a control run switches off; none: every mechanism on. */
   readonly off?: Mechanism
   readonly seed: number
+  /** End after the first round whose comparison found a stale value (a control that has shown its point). */
+  readonly stopAtFirstStale?: boolean
 }
 
 /** The run's mode, as the figures name it. */

@@ -38,7 +38,7 @@ const WRITER_PAUSE_MS = 5
 /** Writer loops in each writer process. */
 const PROCESS_LOOPS = 2
 /** Chance that a writer process dies right after one of its commits. */
-const DIE_AT_COMMIT = 0.02
+const DIE_AT_COMMIT = 0.08
 /**
  * The outbox of every run but the outbox's control. Its relay delivers what a killed writer left
  * after `relayAfter` seconds, which must exceed the longest write (an intent outside a
@@ -137,6 +137,7 @@ async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOpt
       staleSeen.add(stale)
       if (figures.staleExamples.length < 5) figures.staleExamples.push(stale.length > EXAMPLE_LENGTH ? `${stale.slice(0, EXAMPLE_LENGTH)}...` : stale)
     }
+    const started = Date.now()
     const rounds = Math.min(MAX_ROUNDS, Math.max(1, Math.round(options.durationMs / ROUND_MS)))
     for (let round = 0; round < rounds; round++) {
       await runRound(run, options, options.durationMs / rounds, random.fork(1000 * (round + 1)), round % 2 === 0)
@@ -145,7 +146,9 @@ async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOpt
       figures.checked += compared.checked
       compared.stale.forEach(noteStale)
       figures.rounds++
+      if (options.stopAtFirstStale && staleSeen.size + run.writers.staleReads.length > 0) break
     }
+    figures.elapsedMs = Date.now() - started
     run.writers.staleReads.forEach(noteStale)
     figures.staleReads = run.writers.staleReads.length
     figures.stale = staleSeen.size

@@ -79,8 +79,8 @@ export class Writers {
   /** Performs one random operation and says what it was. */
   async one(random: Random): Promise<WriteKind> {
     const draw = random.next()
-    if (this.#dirtyReads && draw < 0.12) return this.#dirtyReads.dirtyRead(random)
-    if (this.#dirtyReads && draw < 0.17) return this.#dirtyReads.ownWrites(random)
+    if (this.#dirtyReads && draw < 0.1) return this.#dirtyReads.dirtyRead(random)
+    if (this.#dirtyReads && draw < 0.2) return this.#dirtyReads.ownWrites(random)
     if (draw < 0.35) return this.#transaction(random)
     return this.#transactional ? within(this.schema.sequelize, undefined, own => this.#change(random, own), this.#watch) : this.#change(random)
   }
