@@ -3,18 +3,21 @@
 //                      [--seed 1] [--no-faults] [--modes all,guard,transactionReads,clsBypass,outbox]
 // Starts a private redis-server and PostgreSQL (DATABASE_URL overrides the latter) and runs the
 // workload once per mode: every mechanism on, then each mechanism switched off in turn (the
-// outbox only with writer processes, which are killed). Prints the figures; exits 1 when a value
-// was stale with every mechanism on, or when a control found none (the run then proves nothing).
+// outbox only with writer processes, which are killed). `--modes` may also name the write paths'
+// controls: movedRows, computedValues, partialRows, counters. Prints the figures; exits 1 when a
+// value was stale with every mechanism on, or when a control found none (the run then proves nothing).
 import { parseArgs } from 'node:util'
 import { startPostgres, type PostgresServer } from '../../tools/postgres-server'
 import { startRedisServer, type RedisServer } from '../../tools/redis-server'
 import { formatRuns, type Run } from './figures'
-import { MECHANISMS, type Mechanism } from './mechanisms'
+import { MECHANISMS, WRITE_PATHS, type Mechanism } from './mechanisms'
 import { runWorkload } from './workload'
 import { modeOf, type WorkloadOptions } from './workload-options'
 
 type Mode = 'all' | Mechanism
-const MODES: readonly Mode[] = ['all', ...MECHANISMS]
+const MODES: readonly Mode[] = ['all', ...MECHANISMS, ...WRITE_PATHS]
+/** Every mechanism on, then each off; the write paths' controls only when asked for. */
+const DEFAULT_MODES: readonly Mode[] = ['all', ...MECHANISMS]
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -25,7 +28,7 @@ async function main(): Promise<number> {
       processes: { type: 'string', default: '0' },
       books: { type: 'string', default: '1000' },
       seed: { type: 'string', default: String(Date.now() % 1_000_000) },
-      modes: { type: 'string', default: MODES.join(',') },
+      modes: { type: 'string', default: DEFAULT_MODES.join(',') },
       'no-faults': { type: 'boolean', default: false },
     },
   })

@@ -1,4 +1,8 @@
 import sinon from 'sinon'
+import * as conflictingRows from '../../src/sequelize/conflicting-rows'
+import * as counters from '../../src/sequelize/counters'
+import * as instanceRows from '../../src/sequelize/instance-rows'
+import * as sequelizeInternals from '../../src/sequelize/sequelize-internals'
 import * as transactionReads from '../../src/sequelize/transaction-reads'
 import type { Store } from '../../src/store/store'
 import { disableStaleWriteGuard } from './guard'
@@ -15,7 +19,18 @@ import { disableStaleWriteGuard } from './guard'
  *   when its process dies after the commit (only meaningful with writer processes that are killed).
  */
 export const MECHANISMS = ['guard', 'transactionReads', 'clsBypass', 'outbox'] as const
-export type Mechanism = (typeof MECHANISMS)[number]
+
+/**
+ * What the hooks do on the write paths that need more than the row in hand, each of which can be
+ * switched off too, to show that the workload takes that path and the comparison sees it missed:
+ * - `movedRows`: an upsert or a bulkCreate with updateOnDuplicate reads the rows it may update first
+ *   (their old owner);
+ * - `computedValues`: a bulk update with values the database computes reads its rows back;
+ * - `partialRows`: an instance loaded with some columns has the others read before its write;
+ * - `counters`: increment and decrement, which run no hooks, are wrapped.
+ */
+export const WRITE_PATHS = ['movedRows', 'computedValues', 'partialRows', 'counters'] as const
+export type Mechanism = (typeof MECHANISMS)[number] | (typeof WRITE_PATHS)[number]
 
 /** What a control run says it switched off. */
 export const SWITCHED_OFF: Record<Mechanism, string> = {
@@ -23,28 +38,40 @@ export const SWITCHED_OFF: Record<Mechanism, string> = {
   transactionReads: 'transaction reads stored',
   clsBypass: 'CLS bypass off',
   outbox: 'no outbox',
+  movedRows: 'moved rows: old keys unread',
+  computedValues: 'computed values: no read-back',
+  partialRows: 'partial instances: unread columns',
+  counters: 'counters unseen',
 }
 
 /**
- * Switches one mechanism off in this process until the returned function is called. The product
- * has no switch for these, deliberately: the guard is bypassed by wrapping the store, the
- * transaction checks by stubbing the module the memoizer asks. The outbox is off by not
- * configuring it (see the workload).
+ * Switches one mechanism off in this process until the returned function is called; before the
+ * models are registered (counters are wrapped then). The product has no switch for these,
+ * deliberately: the guard is bypassed by wrapping the store, the others by stubbing the module
+ * that cacheme's code asks. The outbox is off by not configuring it (see the workload).
  */
 export function switchOff(mechanism: Mechanism | undefined, store: Store): () => void {
   switch (mechanism) {
     case 'guard':
       disableStaleWriteGuard(store)
       return () => {}
-    case 'transactionReads': {
-      const stub = sinon.stub(transactionReads, 'readsMayBeCached').returns(true)
-      return () => stub.restore()
-    }
-    case 'clsBypass': {
-      const stub = sinon.stub(transactionReads, 'insideWrittenTransaction').returns(false)
-      return () => stub.restore()
-    }
+    case 'transactionReads':
+      return stubbed(sinon.stub(transactionReads, 'readsMayBeCached').returns(true))
+    case 'clsBypass':
+      return stubbed(sinon.stub(transactionReads, 'insideWrittenTransaction').returns(false))
+    case 'movedRows':
+      return stubbed(sinon.stub(conflictingRows, 'findConflicting').resolves([]))
+    case 'computedValues':
+      return stubbed(sinon.stub(sequelizeInternals, 'isComputed').returns(false))
+    case 'partialRows':
+      return stubbed(sinon.stub(instanceRows, 'readUnloadedColumns').resolves())
+    case 'counters':
+      return stubbed(sinon.stub(counters, 'watchCounters'))
     default:
       return () => {}
   }
+}
+
+function stubbed(stub: sinon.SinonStub): () => void {
+  return () => stub.restore()
 }

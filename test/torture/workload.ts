@@ -96,9 +96,9 @@ async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOpt
     })
     // After configure(), which defines the outbox table, so that it is created empty too; before the hooks.
     await seed(schema, ids, random.fork(0))
+    switchOn = switchOff(options.off, runtime().store)
     registerInvalidModels([schema.User, schema.Book, schema.BookReader, schema.Listing])
     if (outbox) startRelay({ interval: RELAY_INTERVAL_S })
-    switchOn = switchOff(options.off, runtime().store)
     const guard = countRefusedWrites(runtime().store)
 
     if (options.processes > 0) {

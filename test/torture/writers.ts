@@ -32,6 +32,8 @@ export type WriteKind = (typeof WRITE_KINDS)[number]
 /** What a single change did, so the figures can say which write paths ran. */
 type Change = Exclude<WriteKind, 'commit' | 'rollback' | 'dirtyRead' | 'ownWrites'>
 
+/** The share of changes that write a range of books. */
+const RANGE_SHARE = 0.1
 const NAMES = ['ann', 'bob', 'cyd', 'dee', 'eve', 'fay', 'gus', 'hal', 'ivy', 'jon']
 
 export interface WritersOptions {
@@ -104,9 +106,15 @@ export class Writers {
     }
   }
 
+  /**
+   * One change; now and then one over a range of books. Those invalidate most users' book lists
+   * at once, so more of them would erase a stale list before the comparison could see it.
+   */
   #change(random: Random, transaction?: Transaction): Promise<Change> {
     const manyRows = this.#manyRows
-    const change = random.pick<(random: Random, transaction?: Transaction) => Promise<Change>>([
+    type ChangeOf = (random: Random, transaction?: Transaction) => Promise<Change>
+    const ranges: ChangeOf[] = [manyRows.manyRows, manyRows.computed, manyRows.bulkCreate].map(change => change.bind(manyRows))
+    const rows: ChangeOf[] = [
       this.#save,
       this.#save,
       this.#bulkUpdate,
@@ -118,12 +126,9 @@ export class Writers {
       this.#partial,
       this.#counter,
       this.#counter,
-      manyRows.manyRows.bind(manyRows),
-      manyRows.computed.bind(manyRows),
-      manyRows.upsert.bind(manyRows),
-      manyRows.bulkCreate.bind(manyRows),
-    ])
-    return change.call(this, random, transaction)
+    ].map(change => change.bind(this))
+    rows.push(manyRows.upsert.bind(manyRows))
+    return (random.chance(RANGE_SHARE) ? random.pick(ranges) : random.pick(rows))(random, transaction)
   }
 
   /** A user's keys depend on its id only, so an instance read without a lock is good enough. */
