@@ -6,9 +6,8 @@ import type { WriteKind } from './writers'
 import type { WriterCommand, WriterProcessTask, WriterReport } from './writer-process'
 
 const ROOT = join(__dirname, '..', '..')
-/** Writer processes are killed at random every this many ms, besides those that die at a commit. */
-const MIN_KILL_GAP_MS = 1000
-const MAX_KILL_GAP_MS = 3000
+/** The chance that a round kills one writing process at a random moment, besides those that die at a commit. */
+const KILL_PER_ROUND = 0.5
 /** A round this close to its end starts no writer process that became ready meanwhile. */
 const LATE_START_MS = 150
 
@@ -74,8 +73,8 @@ class WriterProcess {
 }
 
 /**
- * The writer processes of a run: `count` of them at all times, each killed (SIGKILL) at random
- * moments or at the commits where it asks to be, and replaced by a new one.
+ * The writer processes of a run: `count` of them at all times, killed (SIGKILL) at random
+ * moments or at the commits where they ask to be, and replaced by new ones.
  */
 export class WriterProcesses {
   readonly figures: ProcessFigures = { started: 0, killedAtRandom: 0, killedAtCommit: 0 }
@@ -100,10 +99,8 @@ export class WriterProcesses {
     this.#round = round
     // The others join as they become ready.
     for (const writer of this.#live) if (writer.isReady) round.writing.push(writer.write(until))
-    for (;;) {
-      const gap = random.int(MIN_KILL_GAP_MS, MAX_KILL_GAP_MS)
-      if (Date.now() + gap >= until) break
-      await sleep(gap)
+    if (random.chance(KILL_PER_ROUND)) {
+      await sleep(random.int(0, Math.max(0, until - Date.now())))
       const victim = random.pick(this.#live.filter(writer => writer.writing))
       if (victim) {
         this.figures.killedAtRandom++
