@@ -89,7 +89,7 @@ export function formatRuns(runs: readonly Run[]): string {
     ['worst call, overall (ms)', ({ figures }) => Math.round(figures.worstLatencyMs)],
     ['cache writes refused by the guard', ({ figures }) => figures.refusedWrites],
     ['cached values checked', ({ figures }) => figures.checked],
-    ['stale reads inside a written transaction', ({ figures }) => figures.staleReads],
+    ['calls in a written transaction that missed its writes', ({ figures }) => figures.staleReads],
     ['STALE', ({ figures }) => figures.stale],
   ]
   const headers = ['', ...runs.map(({ options }) => modeOf(options))]
