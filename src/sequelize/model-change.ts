@@ -1,21 +1,27 @@
 import type { Model, ModelStatic, Transaction, WhereOptions } from 'sequelize'
-import { report, runtime } from '../config'
+import { delivering, report, runtime } from '../config'
 import { CachemeError } from '../errors'
 import type { ModelClass } from '../options'
+import { keepIntent, outboxOf, recordChange, takeIntent, type ChangeJobs } from '../outbox/durable-change'
 import { asUpdated, failOpen, findRows } from './affected-rows'
-import { whenCommitted } from './after-commit'
+import { currentTransaction, whenCommitted } from './after-commit'
+import type { ChangeJob, ChangeListener, ChangeWork } from './change-listener'
 import { asWritten, findConflicting, type ConflictOptions } from './conflicting-rows'
 import { watchCounters } from './counters'
-import { asRemovedOrRestored, asSaved, readUnloadedColumns } from './instance-rows'
+import { asRemovedOrRestored, asSaved, asSaving, readUnloadedColumns } from './instance-rows'
 import { watchTransactions } from './transaction-reads'
 
 const HOOK_NAME = 'cacheme'
 /** Rows a write is about to touch, found by its before-hook for its after-hook. */
 const FOUND = Symbol('cacheme.foundRows')
 
-interface WriteOptions extends ConflictOptions {
-  where?: WhereOptions
+/** The options of a write that listeners are told of. */
+interface ChangeOptions {
   transaction?: Transaction | null
+}
+
+interface WriteOptions extends ConflictOptions, ChangeOptions {
+  where?: WhereOptions
   individualHooks?: boolean
   force?: boolean
   /** The values of a bulk update. */
@@ -26,14 +32,6 @@ interface WriteOptions extends ConflictOptions {
   instance?: Model
   [FOUND]?: Model[]
 }
-
-/**
- * Told of every change to a model's rows, at hook time, with the rows as they are and, for an
- * update, as they were. It takes what it needs from them then (by the commit Sequelize has
- * forgotten the previous values, and the application may change the instances again) and returns
- * the work to run once the change is committed, if any.
- */
-export type ChangeListener = (model: ModelStatic<Model>, rows: readonly Model[]) => (() => Promise<void>) | undefined
 
 const listeners = new WeakMap<object, Set<ChangeListener>>()
 
@@ -67,26 +65,77 @@ export function registeredModel(model: object): ModelStatic<Model> | undefined {
   return undefined
 }
 
+/** A registered model's listeners. */
+export function changeListeners(model: ModelStatic<Model>): ReadonlySet<ChangeListener> {
+  return listeners.get(model) ?? new Set()
+}
+
 /**
  * Tells a registered model's listeners of changed rows, and runs the work they return once the
- * change is committed (at once outside a transaction).
+ * change is committed (at once outside a transaction). With an outbox, the work is first
+ * recorded in the change's transaction, one row per call (a write announced in parts records one
+ * row per part), and the row deleted once the store took it all. `intent` names the intent the
+ * write's before-hook recorded outside a transaction (`announceIntent`), which this completes.
  */
-export function announceChange(model: ModelStatic<Model>, rows: readonly Model[], options: { transaction?: Transaction | null } | undefined): Promise<void> | undefined {
+export async function announceChange(model: ModelStatic<Model>, rows: readonly Model[], options: ChangeOptions | undefined, intent: object | undefined = options): Promise<void> {
+  const intended = takeIntent(options, intent)
+  const work = workOf(model, rows)
+  // Nothing to do now (a lookup failed): an intent stays for a relay to deliver.
+  if (work.length === 0) return
+  const outbox = outboxOf(model)
+  const jobs = outbox ? jobsOf(work) : {}
+  const transaction = currentTransaction(model, options) ?? null
+  await intended?.complete(jobs)
+  const recorded = intended ?? (outbox ? await recordChange(outbox, model, jobs, transaction, true) : undefined)
+  return whenCommitted(model, options, () =>
+    delivering(async () => {
+      let delivered = true
+      for (const [, next] of work) delivered = (await next.run()) && delivered
+      await recorded?.settle(delivered)
+    }),
+  )
+}
+
+/**
+ * Before a write outside a transaction, with an outbox: records what the rows as they are (and,
+ * for a save, as they will be) need, so that a crash between the write and its delivery loses
+ * nothing; a write that then fails leaves an extra invalidation, which is harmless. `intent`
+ * names it for the write's after-hook, as `announceChange` takes it.
+ */
+async function announceIntent(model: ModelStatic<Model>, rows: readonly Model[], options: ChangeOptions, intent: object): Promise<void> {
+  if (!runtime().enabled || currentTransaction(model, options)) return
+  const outbox = outboxOf(model)
+  const work = outbox ? workOf(model, rows) : []
+  const recorded = outbox && work.length > 0 ? await recordChange(outbox, model, jobsOf(work), null) : undefined
+  if (recorded) keepIntent(options, intent, recorded)
+}
+
+function workOf(model: ModelStatic<Model>, rows: readonly Model[]): [name: string, work: ChangeWork][] {
   const installed = listeners.get(model)
-  if (!installed || rows.length === 0 || !runtime().enabled) return
-  const work: (() => Promise<void>)[] = []
+  if (!installed || rows.length === 0 || !runtime().enabled) return []
+  const work: [string, ChangeWork][] = []
   for (const listener of installed) {
     try {
-      const next = listener(model, rows)
-      if (next) work.push(next)
+      const next = listener.changed(model, rows)
+      if (next) work.push([listener.name, next])
     } catch (error) {
       report(error, { operation: 'invalidate', key: model.name })
     }
   }
-  if (work.length === 0) return
-  return whenCommitted(model, options, async () => {
-    for (const next of work) await next()
-  })
+  return work
+}
+
+/** The jobs to record; one that cannot be described is reported and left out, and runs all the same. */
+function jobsOf(work: readonly [string, ChangeWork][]): ChangeJobs {
+  const jobs: Record<string, ChangeJob> = {}
+  for (const [name, next] of work) {
+    try {
+      jobs[name] = next.job()
+    } catch (error) {
+      report(error, { operation: 'invalidate' })
+    }
+  }
+  return jobs
 }
 
 /** sequelize-typescript's flag; a plain Sequelize model has none, and is initialized by Model.init() before use. */
@@ -119,12 +168,15 @@ function hasOurHooks(model: object): boolean {
 }
 
 function install(model: ModelStatic<Model>): void {
-  const changed = (rows: readonly Model[], options: WriteOptions) => announceChange(model, rows, options)
+  const changed = (rows: readonly Model[], options: WriteOptions, intent?: object) => announceChange(model, rows, options, intent)
   const hook = (name: string, fn: (...args: never[]) => unknown) => (model.addHook as Function).call(model, name, HOOK_NAME, fn)
   const enabled = () => runtime().enabled
-  /** A before-hook's lookup, for the after-hook of the same write (a disabled cache needs none). */
+  const intend = (rows: readonly Model[], options: WriteOptions, intent: object) => announceIntent(model, rows, options, intent)
+  /** A before-hook's lookup, for the after-hook of the same write (a disabled cache needs none); outside a transaction, the intent of the rows as they are. */
   const find = async (options: WriteOptions, lookUp: () => Promise<Model[]>) => {
-    if (enabled()) options[FOUND] = await failOpen(model, lookUp)
+    if (!enabled()) return
+    const rows = (options[FOUND] = await failOpen(model, lookUp))
+    await intend(rows, options, options)
   }
   const found = (options: WriteOptions): Model[] | undefined => {
     const rows = options[FOUND]
@@ -132,13 +184,18 @@ function install(model: ModelStatic<Model>): void {
     return rows
   }
 
+  hook('beforeCreate', (row: Model, options: WriteOptions) => intend([row], options, row))
   for (const name of ['beforeUpdate', 'beforeDestroy', 'beforeRestore']) {
-    hook(name, (row: Model, options: WriteOptions) => (enabled() ? readUnloadedColumns(model, row, options) : undefined))
+    hook(name, async (row: Model, options: WriteOptions) => {
+      if (!enabled()) return
+      await readUnloadedColumns(model, row, options)
+      await intend(name === 'beforeUpdate' ? asSaving(model, row) : [row], options, row)
+    })
   }
-  hook('afterCreate', (row: Model, options: WriteOptions) => changed([row], options))
-  hook('afterUpdate', async (row: Model, options: WriteOptions) => (enabled() ? changed(await asSaved(model, row, options), options) : undefined))
-  hook('afterDestroy', (row: Model, options: WriteOptions) => changed([asRemovedOrRestored(model, row)], options))
-  hook('afterRestore', (row: Model, options: WriteOptions) => changed([asRemovedOrRestored(model, row)], options))
+  hook('afterCreate', (row: Model, options: WriteOptions) => changed([row], options, row))
+  hook('afterUpdate', async (row: Model, options: WriteOptions) => (enabled() ? changed(await asSaved(model, row, options), options, row) : undefined))
+  hook('afterDestroy', (row: Model, options: WriteOptions) => changed([asRemovedOrRestored(model, row)], options, row))
+  hook('afterRestore', (row: Model, options: WriteOptions) => changed([asRemovedOrRestored(model, row)], options, row))
 
   // An insert that updates on conflict may move an existing row: its keys as it was and as it is.
   hook('beforeUpsert', (_values: unknown, options: WriteOptions) => find(options, () => findConflicting(model, options.instance ? [options.instance] : [], options)))
@@ -148,7 +205,9 @@ function install(model: ModelStatic<Model>): void {
   })
   hook('beforeBulkCreate', (rows: Model[], options: WriteOptions) => {
     // With individualHooks, Sequelize inserts row by row through the create hooks.
-    if (options.updateOnDuplicate && !options.individualHooks) return find(options, () => findConflicting(model, rows, options))
+    if (options.individualHooks) return
+    if (options.updateOnDuplicate) return find(options, () => findConflicting(model, rows, options))
+    return intend(rows, options, options)
   })
   hook('afterBulkCreate', async (rows: Model[], options: WriteOptions) => {
     const before = found(options)

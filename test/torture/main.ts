@@ -1,13 +1,23 @@
-// The long torture run: `npm run torture -- --seconds 60 [--readers 12] [--writers 3] [--seed 1] [--no-faults]`.
-// Starts a private redis-server and PostgreSQL (DATABASE_URL overrides the latter), runs the
-// workload with the stale-write guard and then, as a control, without it, and prints the figures.
-// Exits 1 when a value was stale with the guard, or when the control found none (the run then
-// proves nothing).
+// The long torture run:
+//   npm run torture -- --seconds 60 [--processes 2] [--readers 12] [--writers 3] [--books 1000]
+//                      [--seed 1] [--no-faults] [--modes all,guard,transactionReads,clsBypass,outbox]
+// Starts a private redis-server and PostgreSQL (DATABASE_URL overrides the latter) and runs the
+// workload once per mode: every mechanism on, then each mechanism switched off in turn (the
+// outbox only with writer processes, which are killed). `--modes` may also name the write paths'
+// controls: movedRows, computedValues, partialRows, counters. Prints the figures; exits 1 when a
+// value was stale with every mechanism on, or when a control found none (the run then proves nothing).
 import { parseArgs } from 'node:util'
 import { startPostgres, type PostgresServer } from '../../tools/postgres-server'
 import { startRedisServer, type RedisServer } from '../../tools/redis-server'
 import { formatRuns, type Run } from './figures'
-import { runWorkload, type WorkloadOptions } from './workload'
+import { MECHANISMS, WRITE_PATHS, type Mechanism } from './mechanisms'
+import { runWorkload } from './workload'
+import { modeOf, type WorkloadOptions } from './workload-options'
+
+type Mode = 'all' | Mechanism
+const MODES: readonly Mode[] = ['all', ...MECHANISMS, ...WRITE_PATHS]
+/** Every mechanism on, then each off; the write paths' controls only when asked for. */
+const DEFAULT_MODES: readonly Mode[] = ['all', ...MECHANISMS]
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -15,21 +25,33 @@ async function main(): Promise<number> {
       seconds: { type: 'string', default: '60' },
       readers: { type: 'string', default: '12' },
       writers: { type: 'string', default: '3' },
+      processes: { type: 'string', default: '0' },
+      books: { type: 'string', default: '1000' },
       seed: { type: 'string', default: String(Date.now() % 1_000_000) },
+      modes: { type: 'string', default: DEFAULT_MODES.join(',') },
       'no-faults': { type: 'boolean', default: false },
     },
   })
-  const number = (name: keyof typeof values) => {
+  const number = (name: 'seconds' | 'readers' | 'writers' | 'processes' | 'books' | 'seed', least = 1) => {
     const value = Number(values[name])
-    if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, got ${values[name]}`)
+    if (!Number.isInteger(value) || value < least) throw new Error(`--${name} must be an integer of at least ${least}, got ${values[name]}`)
     return value
   }
-  const workload: Omit<WorkloadOptions, 'guard'> = {
+  const workload: WorkloadOptions = {
     durationMs: number('seconds') * 1000,
     readers: number('readers'),
     writers: number('writers'),
+    processes: number('processes', 0),
+    books: number('books', 10),
     faults: !values['no-faults'],
-    seed: number('seed'),
+    seed: number('seed', 0),
+  }
+  const modes = values.modes.split(',').map(mode => mode.trim()) as Mode[]
+  const unknown = modes.filter(mode => !MODES.includes(mode))
+  if (unknown.length > 0) throw new Error(`--modes: unknown ${unknown.join(', ')} (known: ${MODES.join(', ')})`)
+  if (modes.includes('outbox') && workload.processes === 0) {
+    console.log('the outbox control needs writer processes to kill: skipped without --processes')
+    modes.splice(modes.indexOf('outbox'), 1)
   }
 
   let redis: RedisServer | undefined
@@ -39,32 +61,37 @@ async function main(): Promise<number> {
     if (!process.env.DATABASE_URL) postgres = await startPostgres()
     const databaseUrl = process.env.DATABASE_URL ?? postgres!.url
     const runs: Run[] = []
-    for (const guard of [true, false]) {
-      const options = { ...workload, guard }
-      console.log(
-        `running ${options.durationMs / 1000} s ${guard ? 'with the guard' : 'with the guard bypassed (control)'}${workload.faults ? ', with faults' : ''}, seed ${workload.seed} ...`,
-      )
+    for (const mode of modes) {
+      const options: WorkloadOptions = { ...workload, off: mode === 'all' ? undefined : mode }
+      console.log(`running ${options.durationMs / 1000} s, ${modeOf(options)}${workload.faults ? ', with faults' : ''}, seed ${workload.seed} ...`)
       runs.push({ options, figures: await runWorkload({ redis, databaseUrl }, options) })
     }
     console.log(formatRuns(runs))
-    const [guarded, control] = runs
-    if (guarded.figures.stale > 0) {
-      console.error(`FAIL: ${guarded.figures.stale} stale values with the guard`)
-      return 1
-    }
-    if (guarded.figures.operations.readErrors > 0) {
-      console.error(`FAIL: ${guarded.figures.operations.readErrors} decorated calls threw`)
-      return 1
-    }
-    if (control.figures.stale === 0) {
-      console.error('FAIL: the control run found no stale value, so this run did not exercise the race')
-      return 1
-    }
-    console.log('OK: no stale value with the guard')
-    return 0
+    return verdict(runs)
   } finally {
     await Promise.allSettled([redis?.stop(), postgres?.stop()])
   }
+}
+
+/** 0 when every mechanism on left nothing stale and every control found something stale. */
+function verdict(runs: readonly Run[]): number {
+  let code = 0
+  for (const { options, figures } of runs) {
+    if (options.off === undefined && figures.stale > 0) {
+      console.error(`FAIL: ${figures.stale} stale values with every mechanism on`)
+      code = 1
+    }
+    if (options.off === undefined && figures.operations.readErrors > 0) {
+      console.error(`FAIL: ${figures.operations.readErrors} decorated calls threw`)
+      code = 1
+    }
+    if (options.off !== undefined && figures.stale === 0) {
+      console.error(`FAIL: ${modeOf(options)}: no stale value found, so this run did not exercise what that mechanism prevents`)
+      code = 1
+    }
+  }
+  if (code === 0) console.log('OK: no stale value with every mechanism on; some with each one off')
+  return code
 }
 
 main().then(

@@ -2,12 +2,16 @@ import { expect } from 'chai'
 import { startRedisServer, type RedisServer } from '../../tools/redis-server'
 import { testDatabases } from '../support/fixtures'
 import { formatRuns, type Run } from './figures'
-import { runWorkload, type WorkloadOptions } from './workload'
+import { MECHANISMS } from './mechanisms'
+import { runWorkload } from './workload'
+import { modeOf, type WorkloadOptions } from './workload-options'
 
-/** A few seconds of the workload `npm run torture` runs for longer. */
-describe('consistency under concurrent reads, writes and Redis faults (torture)', function () {
+/** A few seconds of each mode `npm run torture` runs for longer. */
+describe('consistency under concurrent reads, writes, killed writers and Redis faults (torture)', function () {
   const postgres = testDatabases().find(db => db.dialect === 'postgres')
-  const workload: Omit<WorkloadOptions, 'guard'> = { durationMs: 5000, readers: 12, writers: 3, faults: true, seed: 20240 }
+  const workload: WorkloadOptions = { durationMs: 4000, readers: 12, writers: 3, processes: 0, books: 300, faults: true, seed: 20240 }
+  /** Writer processes, killed at random and after commits: where the outbox matters. */
+  const withProcesses: WorkloadOptions = { ...workload, processes: 2 }
   const runs: Run[] = []
   let redis: RedisServer
 
@@ -21,22 +25,31 @@ describe('consistency under concurrent reads, writes and Redis faults (torture)'
     await redis?.stop()
   })
 
-  it('leaves no stale value in the cache', async function () {
-    this.timeout(20_000)
-    const options = { ...workload, guard: true }
+  const run = async (options: WorkloadOptions) => {
     const figures = await runWorkload({ redis, databaseUrl: postgres!.url }, options)
     runs.push({ options, figures })
+    return figures
+  }
+
+  it('leaves no stale value in the cache with every mechanism on', async function () {
+    this.timeout(60_000)
+    const figures = await run(withProcesses)
     expect(figures.operations.readErrors, 'decorated calls that threw').to.equal(0)
     expect(figures.worstLatencyDownMs, 'the slowest decorated call while Redis was down (ms)').to.be.below(1500)
     expect(figures.checked).to.be.greaterThan(0)
+    expect(figures.processes!.killedAtRandom + figures.processes!.killedAtCommit, 'writer processes killed').to.be.greaterThan(0)
     expect(figures.stale, figures.staleExamples.join('\n')).to.equal(0)
   })
 
-  it('finds stale values when the stale-write guard is bypassed, so the check has teeth', async function () {
-    this.timeout(20_000)
-    const options = { ...workload, guard: false }
-    const figures = await runWorkload({ redis, databaseUrl: postgres!.url }, options)
-    runs.push({ options, figures })
-    expect(figures.stale).to.be.greaterThan(0)
-  })
+  // The write paths' controls run in `npm run torture -- --modes ...` only: this run stays short.
+  for (const off of MECHANISMS) {
+    // Only a writer that dies needs the outbox.
+    const options = off === 'outbox' ? withProcesses : workload
+    it(`finds stale values with one mechanism off, so the check has teeth: ${modeOf({ off })}`, async function () {
+      this.timeout(60_000)
+      // Up to four times as long, ending at the first comparison that finds a stale value.
+      const figures = await run({ ...options, off, durationMs: 4 * options.durationMs, stopAtFirstStale: true })
+      expect(figures.stale).to.be.greaterThan(0)
+    })
+  }
 })

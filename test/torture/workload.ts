@@ -1,28 +1,23 @@
 import { performance } from 'node:perf_hooks'
-import { configure, registerInvalidModels, shutdown } from '../../src'
+import { QueryTypes } from 'sequelize'
+import { configure, registerInvalidModels, shutdown, startRelay } from '../../src'
 import { runtime } from '../../src/config'
 import type { RedisServer } from '../../tools/redis-server'
 import { startTcpProxy, type TcpProxy } from '../../tools/tcp-proxy'
+import { withCls } from '../sequelize/cls'
+import { compareWithFresh, settle } from './comparison'
+import { range, seed, tortureIds } from './dataset'
 import { FaultInjector } from './faults'
-import { countRefusedWrites, disableStaleWriteGuard } from './guard'
-import { openTortureSchema, type TortureSchema } from './models'
+import { emptyFigures, type Figures } from './figures'
+import { countRefusedWrites } from './guard'
+import { switchOff } from './mechanisms'
+import { openTortureSchema } from './models'
+import { WriterProcesses } from './processes'
 import { Random } from './random'
 import { createReaders, type ReaderSet } from './readers'
 import { sleep } from './sleep'
-import { WRITE_KINDS, Writers, type WriteKind } from './writers'
-
-export interface WorkloadOptions {
-  readonly durationMs: number
-  /** Concurrent reader loops. */
-  readonly readers: number
-  /** Concurrent writer loops. */
-  readonly writers: number
-  /** Cut the connection to Redis and restart it while the workload runs. */
-  readonly faults: boolean
-  /** false: the control run, with the stale-write guard bypassed. */
-  readonly guard: boolean
-  readonly seed: number
-}
+import type { WorkloadOptions } from './workload-options'
+import { Writers } from './writers'
 
 /** Where the workload runs: a redis-server it may restart, and a PostgreSQL database it owns. */
 export interface WorkloadEnvironment {
@@ -30,34 +25,6 @@ export interface WorkloadEnvironment {
   readonly databaseUrl: string
 }
 
-export interface Figures {
-  /** Times the writers were stopped and the cache compared with the database. */
-  rounds: number
-  operations: {
-    reads: number
-    /** Reads answered from the cache. */
-    hits: number
-    /** Decorated calls that threw: a cache fault must never reach the caller. */
-    readErrors: number
-    writes: Record<WriteKind, number>
-    /** Writes the database refused (deadlocks, duplicate links): expected under contention. */
-    writeErrors: number
-  }
-  faults: { cuts: number; restarts: number; reported: number }
-  /** Cache writes the stale-write guard refused while the workload ran. */
-  refusedWrites: number
-  /** Distinct cached values that differed from a fresh computation when compared. */
-  stale: number
-  /** Cached values compared, over all rounds. */
-  checked: number
-  worstLatencyDownMs: number
-  worstLatencyMs: number
-  /** The first few stale values, for diagnosis. */
-  staleExamples: string[]
-}
-
-const USERS = 10
-const BOOKS = 20
 /** A round's shortest length. Each round ends in a comparison: more rounds, more chances to see a stale value. */
 const ROUND_MS = 1000
 /**
@@ -68,67 +35,131 @@ const ROUND_MS = 1000
 const FAULT_SHARE = 0.4
 const MAX_ROUNDS = 30
 const WRITER_PAUSE_MS = 5
-const SETTLE_TIMEOUT_MS = 15_000
+/** Writer loops in each writer process. */
+const PROCESS_LOOPS = 2
+/** Chance that a writer process dies right after one of its commits. */
+const DIE_AT_COMMIT = 0.08
+/**
+ * The outbox of every run but the outbox's control. Its relay delivers what a killed writer left
+ * after `relayAfter` seconds, which must exceed the longest write (an intent outside a
+ * transaction is due then, whether its write has finished or not).
+ */
+const OUTBOX = { tableName: 'torture_outbox', relayAfter: 1 }
+const RELAY_INTERVAL_S = 0.1
+/** Characters of a stale value the figures show. */
+const EXAMPLE_LENGTH = 240
 
 /** What the loops of one run share. */
 interface RunState {
   readonly readers: ReaderSet
   readonly writers: Writers
+  readonly processes: WriterProcesses | undefined
   readonly faults: FaultInjector | undefined
   readonly figures: Figures
 }
 
 /**
  * Runs randomized concurrent readers (cached computations) and writers (every write path, in and
- * out of transactions) against PostgreSQL and Redis, optionally with Redis faults. In rounds: the
- * writers stop, cacheme is left to deliver every held-back invalidation, and each cached value is
- * compared with a fresh computation; then the next round begins.
+ * out of transactions, in this process and in writer processes that are killed) against
+ * PostgreSQL and Redis, optionally with Redis faults, with every mechanism on or one switched off.
+ * In rounds: the writers stop, cacheme is left to deliver every held-back invalidation, and each
+ * cached value is compared with a fresh computation; then the next round begins. Sequelize runs
+ * with a CLS namespace, so that transactions can read without passing themselves on.
  */
 export async function runWorkload(environment: WorkloadEnvironment, options: WorkloadOptions): Promise<Figures> {
+  let figures!: Figures
+  await withCls('torture', async () => {
+    figures = await runWithCls(environment, options)
+  })
+  return figures
+}
+
+async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOptions): Promise<Figures> {
   const random = new Random(options.seed)
-  const ids = { users: range(1, USERS), books: range(1, BOOKS) }
+  const ids = tortureIds(options.books)
   const schema = openTortureSchema(environment.databaseUrl, options.readers + options.writers + 2)
   let proxy: TcpProxy | undefined
+  let processes: WriterProcesses | undefined
+  let switchOn = () => {}
   try {
-    await seed(schema, ids, random.fork(0))
     if (options.faults) proxy = await startTcpProxy({ host: '127.0.0.1', port: environment.redis.port })
     const figures = emptyFigures()
+    const redisUrl = proxy?.url ?? environment.redis.url
+    const prefix = `torture${options.seed}_${Date.now().toString(36)}:`
+    const outbox = options.off === 'outbox' ? undefined : OUTBOX
     configure({
-      redis: proxy?.url ?? environment.redis.url,
-      prefix: `torture${options.seed}_${Date.now().toString(36)}:`,
+      redis: redisUrl,
+      prefix,
       timeout: 0.25,
       onError: () => figures.faults.reported++,
+      ...(outbox ? { outbox: { sequelize: schema.sequelize, ...outbox } } : {}),
     })
-    registerInvalidModels([schema.User, schema.Book, schema.BookReader])
-    if (!options.guard) disableStaleWriteGuard(runtime().store)
+    // After configure(), which defines the outbox table, so that it is created empty too; before the hooks.
+    await seed(schema, ids, random.fork(0))
+    switchOn = switchOff(options.off, runtime().store)
+    registerInvalidModels([schema.User, schema.Book, schema.BookReader, schema.Listing])
+    if (outbox) startRelay({ interval: RELAY_INTERVAL_S })
     const guard = countRefusedWrites(runtime().store)
 
+    if (options.processes > 0) {
+      const task = (generation: number) => ({
+        databaseUrl: environment.databaseUrl,
+        redisUrl,
+        prefix,
+        books: options.books,
+        loops: PROCESS_LOOPS,
+        seed: options.seed * 1000 + generation,
+        dieAtCommit: DIE_AT_COMMIT,
+        outbox,
+      })
+      processes = await WriterProcesses.start(options.processes, task, (writes, writeErrors) => {
+        for (const [kind, count] of Object.entries(writes)) figures.operations.writes[kind as keyof typeof writes] += count
+        figures.operations.writeErrors += writeErrors
+      })
+    }
+    /** Changes recorded in the outbox and not yet delivered: those of killed writers wait for the relay. */
+    const undelivered = async () => {
+      if (!outbox) return 0
+      const [{ count }] = await schema.sequelize.query<{ count: string }>(`SELECT count(*) AS count FROM "${outbox.tableName}"`, { type: QueryTypes.SELECT })
+      return Number(count)
+    }
+    const readers = createReaders(schema, ids, random.fork(1))
     const run: RunState = {
-      readers: createReaders(schema, ids, random.fork(1)),
-      writers: new Writers(schema, ids),
+      readers,
+      writers: new Writers(schema, ids, { readers }),
+      processes,
       faults: proxy && new FaultInjector(proxy, environment.redis, random.fork(2), Math.max(2, Math.floor(options.durationMs / 20_000))),
       figures,
     }
     const staleSeen = new Set<string>()
+    const noteStale = (stale: string) => {
+      if (staleSeen.has(stale)) return // still there from an earlier round
+      staleSeen.add(stale)
+      if (figures.staleExamples.length < 5) figures.staleExamples.push(stale.length > EXAMPLE_LENGTH ? `${stale.slice(0, EXAMPLE_LENGTH)}...` : stale)
+    }
+    const started = Date.now()
     const rounds = Math.min(MAX_ROUNDS, Math.max(1, Math.round(options.durationMs / ROUND_MS)))
     for (let round = 0; round < rounds; round++) {
       await runRound(run, options, options.durationMs / rounds, random.fork(1000 * (round + 1)), round % 2 === 0)
-      await settle(run.readers)
+      await settle(run.readers, undelivered)
       const compared = await compareWithFresh(run.readers)
       figures.checked += compared.checked
-      for (const stale of compared.stale) {
-        if (staleSeen.has(stale)) continue // still there from an earlier round
-        staleSeen.add(stale)
-        if (figures.staleExamples.length < 5) figures.staleExamples.push(stale)
-      }
+      compared.stale.forEach(noteStale)
       figures.rounds++
+      if (options.stopAtFirstStale && staleSeen.size + run.writers.staleReads.length > 0) break
     }
+    figures.elapsedMs = Date.now() - started
+    run.writers.staleReads.forEach(noteStale)
+    figures.staleReads = run.writers.staleReads.length
     figures.stale = staleSeen.size
     figures.operations.hits = run.readers.hits
     figures.refusedWrites = guard.refused
     if (run.faults) Object.assign(figures.faults, { cuts: run.faults.cuts, restarts: run.faults.restarts })
+    if (processes) figures.processes = processes.figures
     return figures
   } finally {
+    await processes?.stop()
+    switchOn()
     await shutdown()
     await proxy?.close()
     await schema.sequelize.close()
@@ -146,6 +177,7 @@ async function runRound(run: RunState, options: WorkloadOptions, roundMs: number
   const reading = range(1, options.readers).map(index => readLoop(run, random.fork(index), () => writing))
   await Promise.all([
     ...range(1, options.writers).map(index => writeLoop(run, random.fork(100 + index), started + roundMs)),
+    run.processes?.round(started + roundMs, random.fork(200)),
     withFaults ? run.faults?.run(started + roundMs * FAULT_SHARE) : undefined,
   ])
   writing = false
@@ -182,72 +214,4 @@ async function writeLoop({ writers, figures }: RunState, random: Random, until: 
     // Paced: a read-heavy application, whose cache is mostly warm.
     await sleep(random.int(0, WRITER_PAUSE_MS))
   }
-}
-
-/**
- * Waits until the cache is usable again: no invalidation is waiting to be replayed, and a value
- * stored now is served back (so the connection is up and commands queued during the outage ran).
- */
-async function settle(readers: ReaderSet): Promise<void> {
-  readers.jitter = false
-  const deadline = Date.now() + SETTLE_TIMEOUT_MS
-  const probe = readers.readers.find(reader => reader.name === 'userList')!
-  for (;;) {
-    if (pendingInvalidations() === 0) {
-      const before = readers.hits
-      await probe.cached(0)
-      await probe.cached(0)
-      if (readers.hits > before) return
-    }
-    if (Date.now() > deadline) throw new Error(`the cache did not recover within ${SETTLE_TIMEOUT_MS} ms (pending invalidations: ${pendingInvalidations()})`)
-    await sleep(50)
-  }
-}
-
-/** Invalidations the fail-open store still holds back; 0 for a store that holds none. */
-function pendingInvalidations(): number {
-  return runtime().pendingInvalidations?.() ?? 0
-}
-
-/** Every cached value of every reader, compared with the same computation run uncached. */
-async function compareWithFresh(readers: ReaderSet): Promise<{ checked: number; stale: string[] }> {
-  let checked = 0
-  const stale: string[] = []
-  for (const reader of readers.readers) {
-    for (const id of reader.domain) {
-      const hitsBefore = readers.hits
-      const cached = JSON.stringify(await reader.cached(id))
-      if (readers.hits === hitsBefore) continue // not cached: computed just now
-      checked++
-      const fresh = JSON.stringify(await reader.fresh(id))
-      if (cached !== fresh) stale.push(`${reader.name}(${id}): cached ${cached}, fresh ${fresh}`)
-    }
-  }
-  return { checked, stale }
-}
-
-async function seed(schema: TortureSchema, ids: { users: number[]; books: number[] }, random: Random): Promise<void> {
-  await schema.sequelize.sync({ force: true })
-  await schema.User.bulkCreate(ids.users.map(id => ({ id, name: `user${id}` })))
-  await schema.Book.bulkCreate(ids.books.map(id => ({ id, title: `book${id}`, ownerId: random.pick(ids.users) })))
-  const links = ids.books.flatMap(bookId => random.subset(ids.users, 0.25).map(userId => ({ bookId, userId })))
-  await schema.BookReader.bulkCreate(links)
-}
-
-function emptyFigures(): Figures {
-  return {
-    rounds: 0,
-    operations: { reads: 0, hits: 0, readErrors: 0, writes: Object.fromEntries(WRITE_KINDS.map(kind => [kind, 0])) as Record<WriteKind, number>, writeErrors: 0 },
-    faults: { cuts: 0, restarts: 0, reported: 0 },
-    refusedWrites: 0,
-    stale: 0,
-    checked: 0,
-    worstLatencyDownMs: 0,
-    worstLatencyMs: 0,
-    staleExamples: [],
-  }
-}
-
-function range(from: number, to: number): number[] {
-  return Array.from({ length: Math.max(0, to - from + 1) }, (_, index) => from + index)
 }
