@@ -98,22 +98,32 @@ export class Memoized {
     tagNamed(name)
   }
 
-  async call(self: unknown, args: unknown[]): Promise<unknown> {
+  /** Not async: a hit pays no promise for this frame; whatever throws comes back as a rejection. */
+  call(self: unknown, args: unknown[]): Promise<unknown> {
+    try {
+      const call = this.#callOf(self, args)
+      if (call === undefined) return Promise.resolve(this.#fn.apply(self, args))
+      const scope = requestScope()
+      if (scope === undefined) return this.#serve(call)
+      const served = () => this.#serve(call).then(result => ({ result, payload: call.payload }))
+      return scope.serve(call.entry.full, served, payload => this.#hit(call, decode(payload)))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /** The call as the cache serves it; undefined when it runs uncached (skipped, disabled, or inside a transaction that has written). */
+  #callOf(self: unknown, args: unknown[]): Call | undefined {
     const skip = this.#skip
-    if (skip === true) return this.#fn.apply(self, args)
+    if (skip === true) return undefined
     const active = runtime()
     // Inside a transaction that has written (known with CLS), a call reads its own writes: no cache.
-    if (!active.enabled || insideWrittenTransaction()) return this.#fn.apply(self, args)
+    if (!active.enabled || insideWrittenTransaction()) return undefined
     const container = this.#container(self, args)
-    if (skip && skip(container)) return this.#fn.apply(self, args)
+    if (skip && skip(container)) return undefined
     if (!this.#nameSettled) this.settleName(qualifiedName(self, this.#name))
-
     const key = this.#keyOf(container)
-    const call: Call = { runtime: active, self, args, container, key, entry: active.layout.entry(key, this.#name), stale: false, seq: undefined, payload: undefined }
-    const scope = requestScope()
-    if (scope === undefined) return this.#serve(call)
-    const served = () => this.#serve(call).then(result => ({ result, payload: call.payload }))
-    return scope.serve(call.entry.full, served, payload => this.#hit(call, decode(payload)))
+    return { runtime: active, self, args, container, key, entry: active.layout.entry(key, this.#name), stale: false, seq: undefined, payload: undefined }
   }
 
   /** From the store, or computed and stored. */
