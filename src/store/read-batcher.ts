@@ -28,9 +28,8 @@ interface Group<T> {
  * values: every read gets it, so a miss computes without a second round trip. A lone read waits
  * only for the end of the current tick (process.nextTick), before any I/O.
  *
- * The commands are the client's own (`get`, `hget`, `hmget`), so whatever wraps the client sees
- * them as usual; the socket is corked while they are issued, so that they leave in one write. An
- * auto-pipelining client sends them with the rest of its turn's commands, as it sends any.
+ * On a default client the commands are the client's own (`get`, `hget`, `hmget`), so whatever
+ * wraps the client sees them as usual; on an auto-pipelining one, a pipeline of them.
  */
 export class ReadBatcher<T> {
   #waiting: Waiting<T>[] = []
@@ -54,31 +53,59 @@ export class ReadBatcher<T> {
     const groups = groupByCommand(batch)
     const values: unknown[] = new Array(groups.length)
     const failed: unknown[] = new Array(groups.length)
+    const delivered = (seq: string | null) => deliver(groups, values, failed, seq === null ? 0 : Number(seq), this.answer)
+    const lost = (error: unknown) => batch.forEach(read => read.reject(error))
+    if (this.client.options.enableAutoPipelining) this.#sendAsPipeline(groups, values, failed).then(delivered, lost)
+    else this.#sendCorked(groups, values, failed).then(delivered, lost)
+  }
+
+  /**
+   * The client's own commands, the socket corked while they are issued so that they leave in one
+   * write; resolves to the sequence, read after the values, so every value is in by then (Redis
+   * answers in order).
+   */
+  #sendCorked<T>(groups: readonly Group<T>[], values: unknown[], failed: unknown[]): Promise<string | null> {
     const { client } = this
-    // Corked, the commands reach the kernel in one write; uncorked in `finally`, or the connection would hang.
     const socket = client.stream as { cork?: () => void; uncork?: () => void } | undefined
     socket?.cork?.()
-    let sequence: Promise<string | null>
     try {
       groups.forEach(({ key, plain, reads }, i) => {
         const reply: Promise<unknown> = plain ? client.get(key) : reads.length === 1 ? client.hget(key, reads[0].entry.field!) : client.hmget(key, ...reads.map(read => read.entry.field!))
-        // Redis answers in order, so every value is in before the sequence read after them.
         reply.then(
           value => (values[i] = value),
           error => (failed[i] = error ?? new Error('the read failed')),
         )
       })
-      sequence = client.get(this.seqKey)
+      return client.get(this.seqKey)
     } catch (error) {
-      batch.forEach(read => read.reject(error))
-      return
+      return Promise.reject(error)
     } finally {
+      // Left corked, the connection would hang.
       socket?.uncork?.()
     }
-    sequence.then(
-      seq => deliver(groups, values, failed, seq === null ? 0 : Number(seq), this.answer),
-      error => batch.forEach(read => read.reject(error)),
-    )
+  }
+
+  /**
+   * An auto-pipelining client would put each command in its pipeline with a promise of its own and
+   * send them at the next setImmediate: one explicit pipeline costs less and leaves at once.
+   */
+  async #sendAsPipeline<T>(groups: readonly Group<T>[], values: unknown[], failed: unknown[]): Promise<string | null> {
+    const pipeline = this.client.pipeline()
+    for (const { key, plain, reads } of groups) {
+      if (plain) pipeline.get(key)
+      else if (reads.length === 1) pipeline.hget(key, reads[0].entry.field!)
+      else pipeline.hmget(key, ...reads.map(read => read.entry.field!))
+    }
+    pipeline.get(this.seqKey)
+    const results = (await pipeline.exec()) ?? []
+    groups.forEach((_, i) => {
+      const [error, value] = results[i] ?? [new Error('the pipeline returned no reply')]
+      if (error) failed[i] = error
+      else values[i] = value
+    })
+    const [error, seq] = results[groups.length] ?? [new Error('the pipeline returned no sequence')]
+    if (error) throw error
+    return seq as string | null
   }
 }
 
