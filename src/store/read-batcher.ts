@@ -70,7 +70,11 @@ export class ReadBatcher<T> {
     socket?.cork?.()
     try {
       groups.forEach(({ key, plain, reads }, i) => {
-        const reply: Promise<unknown> = plain ? client.get(key) : reads.length === 1 ? client.hget(key, reads[0].entry.field!) : client.hmget(key, ...reads.map(read => read.entry.field!))
+        const reply: Promise<unknown> = plain
+          ? client.get(key)
+          : reads.length === 1
+            ? client.hget(key, reads[0].entry.field!)
+            : client.hmget(key, ...reads.map(read => read.entry.field!))
         reply.then(
           value => (values[i] = value),
           error => (failed[i] = error ?? new Error('the read failed')),
