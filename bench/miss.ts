@@ -1,19 +1,6 @@
 import { cacheme } from '../src'
-import {
-  CommandSpy,
-  commandStats,
-  compare,
-  describeCommands,
-  formatUs,
-  roundRatio,
-  runAlone,
-  statsDelta,
-  useCacheme,
-  type BenchRedis,
-  type Contender,
-  type Section,
-  type Verdict,
-} from './harness'
+import { CommandSpy, commandStats, compare, describeCommands, formatUs, roundRatio, runAlone, statsDelta, useCacheme } from './harness'
+import type { BenchRedis, Contender, Section, Verdict } from './harness'
 import { startPeers } from './peer-libraries'
 
 /** A miss costs at most this many times cache-manager's miss, measured in the same run. */

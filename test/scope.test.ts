@@ -1,18 +1,7 @@
 import { expect } from 'chai'
-import type Redis from 'ioredis'
 import { cacheme, cachemeScope, invalidate } from '../src'
 import { configureBackend, redisClient } from './support/backends'
-
-/** The commands a client sends, by name, while a spy is on. */
-function commandsOf(client: Redis): { names: () => string[]; restore: () => void } {
-  const names: string[] = []
-  const send = client.sendCommand.bind(client)
-  client.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
-    names.push(command.name)
-    return send(command as never, ...(rest as []))
-  }) as typeof client.sendCommand
-  return { names: () => names, restore: () => delete (client as { sendCommand?: unknown }).sendCommand }
-}
+import { spyOnCommands } from './support/command-spy'
 
 describe('cachemeScope (a request scope, on the Redis store)', () => {
   let rows: Map<number, { title: string; tags: string[] }>
@@ -35,10 +24,10 @@ describe('cachemeScope (a request scope, on the Redis store)', () => {
 
   /** Runs `fn` while counting the commands cacheme sends to Redis. */
   async function counting<T>(fn: () => Promise<T>): Promise<{ value: T; commands: string[] }> {
-    const spy = commandsOf(redisClient())
+    const spy = spyOnCommands(redisClient())
     try {
       const value = await fn()
-      return { value, commands: spy.names() }
+      return { value, commands: spy.commands() }
     } finally {
       spy.restore()
     }

@@ -2,26 +2,10 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { expect } from 'chai'
 import express from 'express'
-import type Redis from 'ioredis'
 import { cacheme } from '../../src'
 import { cachemeScopeMiddleware } from '../../src/express'
 import { configureBackend, redisClient } from '../support/backends'
-
-/** Counts the HGETs a client sends while `fn` runs. */
-async function hgetsDuring(client: Redis, fn: () => Promise<unknown>): Promise<number> {
-  let hgets = 0
-  const send = client.sendCommand.bind(client)
-  client.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
-    if (command.name === 'hget') hgets++
-    return send(command as never, ...(rest as []))
-  }) as typeof client.sendCommand
-  try {
-    await fn()
-  } finally {
-    delete (client as { sendCommand?: unknown }).sendCommand
-  }
-  return hgets
-}
+import { hgetsDuring } from '../support/command-spy'
 
 describe('cachemeScopeMiddleware (cacheme/express)', () => {
   let server: Server | undefined

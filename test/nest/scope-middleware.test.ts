@@ -2,26 +2,10 @@ import type { AddressInfo } from 'node:net'
 import { Controller, Injectable, Module, Param, Post, type INestApplication, type MiddlewareConsumer, type NestModule } from '@nestjs/common'
 import { Test } from '@nestjs/testing'
 import { expect } from 'chai'
-import type Redis from 'ioredis'
 import { cacheme } from '../../src'
 import { CachemeScopeMiddleware } from '../../src/nest'
 import { configureBackend, redisClient } from '../support/backends'
-
-/** Counts the HGETs a client sends while `fn` runs. */
-async function hgetsDuring(client: Redis, fn: () => Promise<unknown>): Promise<number> {
-  let hgets = 0
-  const send = client.sendCommand.bind(client)
-  client.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
-    if (command.name === 'hget') hgets++
-    return send(command as never, ...(rest as []))
-  }) as typeof client.sendCommand
-  try {
-    await fn()
-  } finally {
-    delete (client as { sendCommand?: unknown }).sendCommand
-  }
-  return hgets
-}
+import { hgetsDuring } from '../support/command-spy'
 
 @Injectable()
 class PostSerializer {

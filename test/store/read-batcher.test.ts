@@ -3,46 +3,8 @@ import Redis from 'ioredis'
 import { cacheme, configure } from '../../src'
 import { KeyLayout } from '../../src/keys'
 import { RedisStore } from '../../src/store/redis-store'
+import { commandStats, spyOnCommands as spyOn } from '../support/command-spy'
 import { testRedisUrl } from '../support/fixtures'
-
-/**
- * Counts the writes a client's socket makes to the kernel (a round trip: one write carries every
- * command sent together, however many `write` calls queued them) and the commands it sends.
- */
-function spyOn(client: Redis): { writes: () => number; commands: () => string[]; restore: () => void } {
-  const socket = client.stream as unknown as Record<'_write' | '_writev', (...args: unknown[]) => unknown>
-  let writes = 0
-  const counted = (name: '_write' | '_writev') => {
-    const original = socket[name]
-    socket[name] = (...args: unknown[]) => {
-      writes++
-      return original.apply(socket, args)
-    }
-    return () => delete socket[name]
-  }
-  const undo = [counted('_write'), counted('_writev')]
-  const commands: string[] = []
-  const send = client.sendCommand.bind(client)
-  client.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
-    commands.push(command.name)
-    return send(command as never, ...(rest as []))
-  }) as typeof client.sendCommand
-  return {
-    writes: () => writes,
-    commands: () => commands,
-    restore: () => {
-      undo.forEach(restore => restore())
-      delete (client as { sendCommand?: unknown }).sendCommand
-    },
-  }
-}
-
-/** The calls per command the server ran, from INFO commandstats. */
-async function commandStats(admin: Redis): Promise<Map<string, number>> {
-  const stats = new Map<string, number>()
-  for (const [, name, calls] of (await admin.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) stats.set(name, Number(calls))
-  return stats
-}
 
 const delta = (before: Map<string, number>, after: Map<string, number>, name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0)
 

@@ -2,14 +2,8 @@ import { expect } from 'chai'
 import Redis from 'ioredis'
 import { KeyLayout } from '../../src/keys'
 import { RedisStore } from '../../src/store/redis-store'
+import { commandStats } from '../support/command-spy'
 import { testRedisUrl } from '../support/fixtures'
-
-/** Calls per command the server ran, from INFO commandstats (Redis 7 counts a script's own calls too). */
-async function commandStats(admin: Redis): Promise<Map<string, number>> {
-  const stats = new Map<string, number>()
-  for (const [, name, calls] of (await admin.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) stats.set(name, Number(calls))
-  return stats
-}
 
 describe('the store script of RedisStore', () => {
   let client: Redis
