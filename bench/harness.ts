@@ -134,7 +134,11 @@ export async function startRedis(): Promise<BenchRedis> {
   }
 }
 
-/** Counts the commands a client sends and the writes to its socket (one write carries a whole pipeline). */
+/**
+ * Counts the commands a client sends and the writes its socket makes to the kernel: one write
+ * carries every command sent together (a pipeline, or commands queued while the socket was corked),
+ * so writes are round trips.
+ */
 export class CommandSpy {
   commands = 0
   writes = 0
@@ -149,13 +153,15 @@ export class CommandSpy {
       return send(command as never, stream as never)
     }) as typeof client.sendCommand
     this.#restore.push(() => delete (client as { sendCommand?: unknown }).sendCommand)
-    const stream = (client as unknown as { stream: { write: (...args: unknown[]) => boolean } }).stream
-    const write = stream.write
-    stream.write = (...args: unknown[]) => {
-      this.writes++
-      return write.apply(stream, args)
+    const socket = client.stream as unknown as Record<'_write' | '_writev', (...args: unknown[]) => unknown>
+    for (const name of ['_write', '_writev'] as const) {
+      const original = socket[name]
+      socket[name] = (...args: unknown[]) => {
+        this.writes++
+        return original.apply(socket, args)
+      }
+      this.#restore.push(() => delete socket[name])
     }
-    this.#restore.push(() => (stream.write = write))
   }
 
   reset(): void {

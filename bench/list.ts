@@ -111,7 +111,7 @@ export async function listWorkload(redis: BenchRedis): Promise<Section[]> {
       }),
       extraColumns: ['Redis commands per list', 'socket writes (round trips) per list'],
       notes: [
-        'A round trip is counted as one write to the client’s socket: a default ioredis client writes each command on its own, an auto-pipelining one writes the commands of one event-loop turn together, and `getInstances` sends one MGET.',
+        'A round trip is counted as one write of the client’s socket to the kernel. cacheme sends the reads of one event-loop turn together, with the invalidation sequence, whatever the client’s setting (a default ioredis client would otherwise write each command on its own); `getInstances` sends one MGET.',
       ],
       verdicts: size === 100 ? verdicts : undefined,
     })

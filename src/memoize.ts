@@ -8,6 +8,7 @@ import type { EntryRef } from './keys'
 import type { CachemeOptions, InvalidKeys } from './options'
 import { localInvalidations } from './invalidation'
 import { underLease, type LeaseTerms } from './lease'
+import { requestScope } from './scope'
 import { type Computation } from './single-flight'
 import { GUARD_TTL_MS, UNAVAILABLE } from './store/store'
 import { tagNamed } from './tags'
@@ -30,6 +31,8 @@ interface Call {
   stale: boolean
   /** The invalidation sequence the read returned, for the write; undefined when the store could not tell. */
   seq: number | undefined
+  /** The payload read or stored, which a request scope keeps; undefined when nothing was cached. */
+  payload: string | undefined
 }
 
 /** What one computation of a call produced, as far as its write needs it. */
@@ -95,18 +98,37 @@ export class Memoized {
     tagNamed(name)
   }
 
-  async call(self: unknown, args: unknown[]): Promise<unknown> {
+  /** Not async: a hit pays no promise for this frame; whatever throws comes back as a rejection. */
+  call(self: unknown, args: unknown[]): Promise<unknown> {
+    try {
+      const call = this.#callOf(self, args)
+      if (call === undefined) return Promise.resolve(this.#fn.apply(self, args))
+      const scope = requestScope()
+      if (scope === undefined) return this.#serve(call)
+      const served = () => this.#serve(call).then(result => ({ result, payload: call.payload }))
+      return scope.serve(call.entry.full, served, payload => this.#hit(call, decode(payload)))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /** The call as the cache serves it; undefined when it runs uncached (skipped, disabled, or inside a transaction that has written). */
+  #callOf(self: unknown, args: unknown[]): Call | undefined {
     const skip = this.#skip
-    if (skip === true) return this.#fn.apply(self, args)
+    if (skip === true) return undefined
     const active = runtime()
     // Inside a transaction that has written (known with CLS), a call reads its own writes: no cache.
-    if (!active.enabled || insideWrittenTransaction()) return this.#fn.apply(self, args)
+    if (!active.enabled || insideWrittenTransaction()) return undefined
     const container = this.#container(self, args)
-    if (skip && skip(container)) return this.#fn.apply(self, args)
+    if (skip && skip(container)) return undefined
     if (!this.#nameSettled) this.settleName(qualifiedName(self, this.#name))
-
     const key = this.#keyOf(container)
-    const call: Call = { runtime: active, self, args, container, key, entry: active.layout.entry(key, this.#name), stale: false, seq: undefined }
+    return { runtime: active, self, args, container, key, entry: active.layout.entry(key, this.#name), stale: false, seq: undefined, payload: undefined }
+  }
+
+  /** From the store, or computed and stored. */
+  async #serve(call: Call): Promise<unknown> {
+    const { key } = call
     const cached = await this.#read(call)
     if (cached !== MISS) {
       if (call.stale) this.#refresh(call)
@@ -116,7 +138,7 @@ export class Memoized {
     metrics.add(this.#tag!, 'misses')
     cachemeEvents.emit('miss', key, this.#tag!)
     const compute = () => this.#leased(call)
-    const flight = active.flights.run(call.entry.full, compute)
+    const flight = call.runtime.flights.run(call.entry.full, compute)
     const shared = await flight.computation
     // A computation joined late may have read rows that changed before this call began.
     return flight.joined && shared.inputsChanged ? (await compute()).result : shared.result
@@ -138,18 +160,24 @@ export class Memoized {
         call.seq = seq
         return MISS
       }
-      const result = decode(value)
-      metrics.add(this.#tag!, 'hits')
-      cachemeEvents.emit('hit', call.key, this.#tag!)
-      this.#options.hit?.(call.key, result, call.container)
+      const result = this.#hit(call, decode(value))
       call.stale = stale
       call.seq = seq
+      call.payload = value
       return result
     } catch (error) {
       // Without the sequence nothing can be written safely: compute and return uncached.
       this.#report(call, error, 'read')
       return MISS
     }
+  }
+
+  /** Counts and announces a call served from the cache. */
+  #hit(call: Call, result: unknown): unknown {
+    metrics.add(this.#tag!, 'hits')
+    cachemeEvents.emit('hit', call.key, this.#tag!)
+    this.#options.hit?.(call.key, result, call.container)
+    return result
   }
 
   /** A stale value was served: one caller recomputes it in the background; its failure is reported. */
@@ -198,7 +226,10 @@ export class Memoized {
     try {
       const stored = await store.write({ entry: call.entry, value, ttlMs: this.#ttlMs ?? ttlMs, graceMs: this.#graceMs, sets, seq })
       metrics.add(this.#tag!, stored ? 'stores' : 'refused')
-      if (stored) cachemeEvents.emit('store', call.key, this.#tag!)
+      if (stored) {
+        cachemeEvents.emit('store', call.key, this.#tag!)
+        call.payload = value
+      }
       return stored ? 'stored' : 'refused'
     } catch (error) {
       this.#report(call, error, 'write')

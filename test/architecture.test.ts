@@ -11,7 +11,7 @@ const LAYERS: readonly (readonly [name: string, pattern: RegExp])[] = [
   ['foundation', /^(errors|option-checks|keys|codec|container|metrics|single-flight|events|recorded-dependencies)\.ts$/],
   ['stores', /^(store|resilience)\/|^outbox\/outbox\.ts$/],
   ['runtime', /^config\.ts$/],
-  ['operations', /^(invalidation|tags|gc|lease|prometheus|opentelemetry|options)\.ts$/],
+  ['operations', /^(invalidation|tags|gc|lease|scope|prometheus|opentelemetry|options)\.ts$/],
   ['hooks', /^(sequelize|outbox)\//],
   ['caches', /^(memoize|decorator)\.ts$|^instance-cache\//],
   ['entry points', /^(index\.ts|express\/|admin\/|nest\/|http\/|cli\/)/],

@@ -3,6 +3,7 @@ import { CachemeError } from '../errors'
 interface Pending {
   deadline: number
   readonly reject: (error: Error) => void
+  readonly settled: ((ok: boolean) => void) | undefined
 }
 
 /**
@@ -19,23 +20,30 @@ export class Deadlines {
   /**
    * Settles as `operation` does, or rejects with STORE_TIMEOUT past the deadline. An operation of
    * many steps calls `progress` after each, which moves its deadline: the timeout bounds each step.
+   * `settled` hears once how it ended (true: it resolved in time), before the caller does, without
+   * a promise of its own on the hot path.
    */
-  run<T>(operation: (progress: () => void) => Promise<T>): Promise<T> {
+  run<T>(operation: (progress: () => void) => Promise<T>, settled?: (ok: boolean) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const pending: Pending = { deadline: Date.now() + this.timeoutMs, reject }
+      const pending: Pending = { deadline: Date.now() + this.timeoutMs, reject, settled }
       this.#pending.add(pending)
       this.#watch()
-      const done = () => this.#pending.delete(pending)
-      operation(() => (pending.deadline = Date.now() + this.timeoutMs)).then(
-        value => {
-          done()
-          resolve(value)
-        },
-        error => {
-          done()
-          reject(error)
-        },
-      )
+      const failed = (error: unknown) => {
+        if (!this.#pending.delete(pending)) return // timed out: already rejected
+        settled?.(false)
+        reject(error)
+      }
+      let running: Promise<T>
+      try {
+        running = operation(() => (pending.deadline = Date.now() + this.timeoutMs))
+      } catch (error) {
+        return failed(error)
+      }
+      running.then(value => {
+        if (!this.#pending.delete(pending)) return
+        settled?.(true)
+        resolve(value)
+      }, failed)
     })
   }
 
@@ -51,6 +59,7 @@ export class Deadlines {
     for (const pending of this.#pending) {
       if (pending.deadline > now) continue
       this.#pending.delete(pending)
+      pending.settled?.(false)
       pending.reject(new CachemeError('STORE_TIMEOUT', `the store did not answer within ${this.timeoutMs} ms`))
     }
     if (this.#pending.size === 0) {

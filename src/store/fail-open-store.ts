@@ -204,17 +204,10 @@ export class FailOpenStore implements Store {
 
   /** Runs one store operation within the timeout (per step, see Deadlines), telling the breaker how it went. */
   #bounded<T>(operation: (progress: () => void) => Promise<T>): Promise<T> {
-    return this.#deadlines.run(operation).then(
-      result => {
-        this.#breaker.succeeded()
-        return result
-      },
-      error => {
-        this.#breaker.failed()
-        throw error
-      },
-    )
+    return this.#deadlines.run(operation, this.#tellBreaker)
   }
+
+  readonly #tellBreaker = (ok: boolean): void => (ok ? this.#breaker.succeeded() : this.#breaker.failed())
 }
 
 /** The keys, sets or pattern an invalidation names, for the fault's context. */

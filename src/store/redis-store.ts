@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import type { ChainableCommander, Cluster, Redis } from 'ioredis'
 import type { EntryRef, KeyLayout } from '../keys'
 import { open, seal } from './envelope'
+import { ReadBatcher } from './read-batcher'
 import { GUARD_TTL_MS, LAZY_PRUNE_MIN_SIZE, LAZY_PRUNE_SAMPLE, gcBatchSize, guardsOf, lifetime } from './store'
 import type { GcOptions, GcReport, InvalidateOptions, ManyRead, ManyWrite, ReadResult, Store, WriteRequest } from './store'
 
@@ -54,10 +55,18 @@ function defineScripts(client: Client): Client & ScriptCommands {
   return target as Client & ScriptCommands
 }
 
-/** The Redis backend: one script call per read and per write, all of it atomic on the server. */
+/** A batched read as the store answers it: the envelope opened (a dead value is a miss). */
+function opened(stored: string | null, seq: number): ReadResult {
+  const found = typeof stored === 'string' ? open(stored) : undefined
+  return found === undefined ? { value: undefined, stale: false, seq } : { value: found.payload, stale: found.stale, seq }
+}
+
+/** The Redis backend: reads batched per turn of the event loop, one script call per write, all of it atomic on the server. */
 export class RedisStore implements Store {
   readonly #client: Client & ScriptCommands
   readonly #owned: boolean
+  /** Undefined on a Cluster, whose pipelines must stay within one slot: each read is sent alone there. */
+  readonly #batcher: ReadBatcher<ReadResult> | undefined
 
   /** `owned`: the store created the client and quits it on close. */
   constructor(
@@ -67,19 +76,25 @@ export class RedisStore implements Store {
   ) {
     this.#client = defineScripts(client)
     this.#owned = owned
+    this.#batcher = client.isCluster ? undefined : new ReadBatcher(client as Redis, layout.seq, opened)
   }
 
   get client(): Client {
     return this.#client
   }
 
+  /** One round trip: the value and the sequence come back together (see ReadBatcher). */
+  read(entry: EntryRef): Promise<ReadResult> {
+    return this.#batcher === undefined ? this.#readAlone(entry) : this.#batcher.read(entry)
+  }
+
   /** A fresh value costs one GET or HGET; a miss or a stale value also reads the sequence, before anything is computed. */
-  async read(entry: EntryRef): Promise<ReadResult> {
+  async #readAlone(entry: EntryRef): Promise<ReadResult> {
     const stored = entry.field === undefined ? await this.#client.get(entry.key) : await this.#client.hget(entry.key, entry.field)
-    const opened = stored === null ? undefined : open(stored)
-    if (opened && !opened.stale) return { value: opened.payload, stale: false, seq: undefined }
+    const found = stored === null ? undefined : open(stored)
+    if (found && !found.stale) return { value: found.payload, stale: false, seq: undefined }
     const seq = await this.#client.get(this.layout.seq)
-    return { value: opened?.payload, stale: opened?.stale ?? false, seq: seq === null ? 0 : Number(seq) }
+    return { value: found?.payload, stale: found?.stale ?? false, seq: seq === null ? 0 : Number(seq) }
   }
 
   async write({ entry, value, ttlMs, graceMs = 0, sets, seq }: WriteRequest): Promise<boolean> {

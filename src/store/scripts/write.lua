@@ -11,38 +11,54 @@
 local field, value, ttl, seq, n, member = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
 local now, sample, min_size = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 
--- The sequence only grows: lower than what the computation read (or gone) means Redis lost its
--- data (a restart, a flush) and with it the guards of invalidations made meanwhile.
-local current = tonumber(redis.call('GET', KEYS[#KEYS]) or '0')
-if current < seq then
+-- The guards and the sequence (KEYS[2+n .. #KEYS]) are read by MGET, in chunks: unpack() has a limit.
+-- Refused when a guard was raised after the sequence the computation read, or when the sequence is
+-- lower than that (or gone): it only grows, so Redis lost its data (a restart, a flush) and with
+-- it the guards of invalidations made meanwhile.
+local function refused()
+  for first = 2 + n, #KEYS, 512 do
+    local last = math.min(first + 511, #KEYS)
+    local values = redis.call('MGET', unpack(KEYS, first, last))
+    for i = 1, last - first + 1 do
+      local stamp = values[i]
+      if first + i - 1 == #KEYS then
+        if tonumber(stamp or '0') < seq then
+          return true
+        end
+      elseif stamp and tonumber(stamp) > seq then
+        return true
+      end
+    end
+  end
+  return false
+end
+
+if refused() then
   return 0
 end
 
-for i = 2 + n, #KEYS - 1 do
-  local raised = redis.call('GET', KEYS[i])
-  if raised and tonumber(raised) > seq then
-    return 0
-  end
-end
-
--- A container (hash or set) must live at least as long as its longest-lived member.
+-- A container (hash or set) must live at least as long as its longest-lived member. One that did
+-- not exist has no expiry yet.
 local function outlive(key, existed)
+  if not existed then
+    if ttl > 0 then
+      redis.call('PEXPIRE', key, ttl)
+    end
+    return
+  end
   if ttl == 0 then
     redis.call('PERSIST', key)
     return
   end
   local left = redis.call('PTTL', key)
-  if left == -1 and existed then
-    return -- already kept without expiry for a member that has none
-  end
-  if left < ttl then
+  if left ~= -1 and left < ttl then
     redis.call('PEXPIRE', key, ttl)
   end
 end
 
 -- Lazy pruning (see LAZY_PRUNE_SAMPLE and LAZY_PRUNE_MIN_SIZE in store.ts): a few random members
 -- of each container this write adds to are checked, and the dead ones removed, before the new
--- member goes in.
+-- member goes in. Its size also tells whether it exists: Redis keeps no empty hash or set.
 local function worth_pruning(size)
   return sample > 0 and size >= min_size
 end
@@ -54,20 +70,20 @@ if field == '' then
     redis.call('SET', KEYS[1], value)
   end
 else
-  if worth_pruning(redis.call('HLEN', KEYS[1])) then
+  local size = redis.call('HLEN', KEYS[1])
+  if worth_pruning(size) then
     prune_fields(KEYS[1], redis.call('HRANDFIELD', KEYS[1], sample, 'WITHVALUES'), now)
   end
-  local existed = redis.call('EXISTS', KEYS[1]) == 1
   redis.call('HSET', KEYS[1], field, value)
-  outlive(KEYS[1], existed)
+  outlive(KEYS[1], size > 0)
 end
 
 for i = 2, 1 + n do
-  if worth_pruning(redis.call('SCARD', KEYS[i])) then
+  local size = redis.call('SCARD', KEYS[i])
+  if worth_pruning(size) then
     prune_members(KEYS[i], redis.call('SRANDMEMBER', KEYS[i], sample), now)
   end
-  local existed = redis.call('EXISTS', KEYS[i]) == 1
   redis.call('SADD', KEYS[i], member)
-  outlive(KEYS[i], existed)
+  outlive(KEYS[i], size > 0)
 end
 return 1

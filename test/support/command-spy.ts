@@ -1,0 +1,55 @@
+import type Redis from 'ioredis'
+
+export interface CommandSpy {
+  /** The names of the commands the client sent, in order. */
+  readonly commands: () => string[]
+  /** The writes its socket made to the kernel: one carries every command sent together, so they are round trips. */
+  readonly writes: () => number
+  readonly restore: () => void
+}
+
+/** Watches what a connected client sends, on the real connection. */
+export function spyOnCommands(client: Redis): CommandSpy {
+  const commands: string[] = []
+  let writes = 0
+  const socket = client.stream as unknown as Record<'_write' | '_writev', (...args: unknown[]) => unknown>
+  const undo = (['_write', '_writev'] as const).map(name => {
+    const original = socket[name]
+    socket[name] = (...args: unknown[]) => {
+      writes++
+      return original.apply(socket, args)
+    }
+    return () => delete socket[name]
+  })
+  const send = client.sendCommand.bind(client)
+  client.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
+    commands.push(command.name)
+    return send(command as never, ...(rest as []))
+  }) as typeof client.sendCommand
+  return {
+    commands: () => commands,
+    writes: () => writes,
+    restore: () => {
+      undo.forEach(restore => restore())
+      delete (client as { sendCommand?: unknown }).sendCommand
+    },
+  }
+}
+
+/** The HGETs a client sends while `fn` runs. */
+export async function hgetsDuring(client: Redis, fn: () => Promise<unknown>): Promise<number> {
+  const spy = spyOnCommands(client)
+  try {
+    await fn()
+  } finally {
+    spy.restore()
+  }
+  return spy.commands().filter(name => name === 'hget').length
+}
+
+/** Calls per command the server ran, from INFO commandstats (Redis 7 counts the calls a script makes too). */
+export async function commandStats(admin: Redis): Promise<Map<string, number>> {
+  const stats = new Map<string, number>()
+  for (const [, name, calls] of (await admin.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) stats.set(name, Number(calls))
+  return stats
+}
