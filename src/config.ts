@@ -1,9 +1,10 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
-import type { ErrorContext, ErrorHandler } from './errors'
+import { CachemeError, type ErrorContext, type ErrorHandler } from './errors'
 import { cachemeEvents } from './events'
 import { KeyLayout } from './keys'
 import { metrics } from './metrics'
 import { OptionChecks } from './option-checks'
+import { Outbox, type OutboxOptions } from './outbox/outbox'
 import { SingleFlight } from './single-flight'
 import { checkEvictionPolicy } from './store/eviction-policy'
 import { FailOpenStore, type FailOpenOptions } from './store/fail-open-store'
@@ -79,6 +80,25 @@ export interface ConfigureOptions {
    * configure({ redis, maxValueBytes: 512 * 1024 })
    */
   readonly maxValueBytes?: number
+  /**
+   * Durable invalidation: each change's invalidation is written to a table of the application's
+   * database in the change's own transaction, so that it survives the death of the process that
+   * made it; a relay (`startRelay()`, `cacheme relay`) delivers what a dead process left.
+   * @default none: an invalidation lives in the process until delivered, and a crash after the commit can lose it
+   * @example
+   * configure({ redis, outbox: { sequelize, tableName: 'cacheme_outbox', relayAfter: 2 } })
+   */
+  readonly outbox?: OutboxOptions
+}
+
+export interface ShutdownOptions {
+  /**
+   * Longest wait, in seconds, for invalidations still being delivered or waiting for Redis to
+   * answer again. What is left then stays in the outbox; without one it is dropped, and `onError`
+   * says how many.
+   * @default 5
+   */
+  readonly wait?: number
 }
 
 /** The configuration in force; decorated methods read it on every call. */
@@ -96,12 +116,17 @@ export interface Runtime {
   readonly flights: SingleFlight
   /** Invalidations waiting for Redis to answer again; absent for the memory store, which cannot fail. */
   readonly pendingInvalidations?: () => number
+  /** Where changes record their invalidations, when configured. */
+  readonly outbox?: Outbox
 }
 
-const OPTION_NAMES: readonly (keyof ConfigureOptions)[] = ['redis', 'store', 'prefix', 'enabled', 'ttl', 'onError', 'timeout', 'replayQueueSize', 'maxValueBytes']
+const OPTION_NAMES: readonly (keyof ConfigureOptions)[] = ['redis', 'store', 'prefix', 'enabled', 'ttl', 'onError', 'timeout', 'replayQueueSize', 'maxValueBytes', 'outbox']
 const DEFAULT_PREFIX = 'CM:'
 const DEFAULT_TIMEOUT_MS = 250
 const DEFAULT_REPLAY_QUEUE_SIZE = 10_000
+const DEFAULT_SHUTDOWN_WAIT_MS = 5_000
+/** How often shutdown() looks whether the replay queue has emptied. */
+const SHUTDOWN_POLL_MS = 50
 
 const warn: ErrorHandler = (error, context) => {
   const message = error instanceof Error ? error.message : String(error)
@@ -109,6 +134,8 @@ const warn: ErrorHandler = (error, context) => {
 }
 
 let active: Runtime | undefined
+/** Deliveries of committed changes running now, which shutdown() waits for. */
+const deliveries = new Set<Promise<void>>()
 
 /** Replaces the configuration. Methods decorated earlier use it from their next call on. */
 export function configure(options: ConfigureOptions = {}): void {
@@ -136,12 +163,48 @@ function activate(next: Runtime): Runtime {
   return next
 }
 
-/** Closes the store the configuration opened (a client the application passed in stays open). */
-export async function shutdown(): Promise<void> {
+/**
+ * Delivers, within `wait`, the invalidations still in flight or waiting for Redis, stops the
+ * relay, and closes the store the configuration opened (a client the application passed in
+ * stays open). Without an outbox, `onError` is told how many invalidations were dropped.
+ */
+export async function shutdown(options: ShutdownOptions = {}): Promise<void> {
+  const checks = new OptionChecks('shutdown()')
+  checks.object(options, ['wait'])
+  const waitMs = checks.milliseconds('wait', options.wait) ?? DEFAULT_SHUTDOWN_WAIT_MS
   await metrics.flush()
   const current = active
-  active = undefined
-  if (current) await closeStore(current)
+  if (!current) return
+  await current.outbox?.close()
+  const left = await settleDeliveries(current, Date.now() + waitMs)
+  if (left > 0 && !current.outbox) {
+    const what = left === 1 ? '1 invalidation was' : `${left} invalidations were`
+    const message = `shutdown(): ${what} not delivered within ${waitMs / 1000} s and dropped; the entries they would have removed stay in Redis (an outbox keeps them for a relay)`
+    current.report(new CachemeError('INVALIDATIONS_DROPPED', message), { operation: 'close' })
+  }
+  if (active === current) active = undefined
+  await closeStore(current)
+}
+
+/** Whether a store took every invalidation so far: none waits in this process for it to answer again. */
+export function nothingWaiting(current: Runtime = runtime()): boolean {
+  return (current.pendingInvalidations?.() ?? 0) === 0
+}
+
+/** Runs the delivery of a committed change, so that shutdown() can wait for it. */
+export function delivering(delivery: () => Promise<void>): Promise<void> {
+  const running = delivery().finally(() => deliveries.delete(running))
+  deliveries.add(running)
+  return running
+}
+
+/** Waits until no delivery runs and no invalidation waits for replay, or the deadline passes; resolves to how many still wait. */
+async function settleDeliveries(current: Runtime, deadline: number): Promise<number> {
+  const waiting = () => current.pendingInvalidations?.() ?? 0
+  const pause = (ms: number) => new Promise(done => setTimeout(done, Math.max(0, Math.min(ms, deadline - Date.now()))))
+  while (deliveries.size > 0 && Date.now() < deadline) await Promise.race([Promise.allSettled([...deliveries]), pause(deadline - Date.now())])
+  while (waiting() > 0 && Date.now() < deadline) await pause(SHUTDOWN_POLL_MS)
+  return waiting()
 }
 
 /** Reports a fault through the configuration in force. */
@@ -151,6 +214,7 @@ export function report(error: unknown, context: ErrorContext): void {
 
 export async function closeStore(runtime: Runtime): Promise<void> {
   try {
+    await runtime.outbox?.close()
     await runtime.store.close()
   } catch (error) {
     runtime.report(error, { operation: 'close' })
@@ -178,6 +242,7 @@ export function createRuntime(options: ConfigureOptions): Runtime {
       // the handler's own failure has nowhere better to go
     }
   }
+  const outbox = options.outbox === undefined ? undefined : new Outbox(options.outbox, checks)
   const { store, pendingInvalidations } = createStore(options, layout, checks, {
     timeoutMs,
     replayLimit,
@@ -186,7 +251,7 @@ export function createRuntime(options: ConfigureOptions): Runtime {
     onReplay: (delivered, pending) => cachemeEvents.emit('replay', delivered, pending),
     onOverflow: () => cachemeEvents.emit('overflow'),
   })
-  return { store, layout, enabled, ttlMs, report, maxValueBytes, flights: new SingleFlight(), pendingInvalidations }
+  return { store, layout, enabled, ttlMs, report, maxValueBytes, flights: new SingleFlight(), pendingInvalidations, outbox }
 }
 
 function createStore(options: ConfigureOptions, layout: KeyLayout, checks: OptionChecks, failOpen: FailOpenOptions): Pick<Runtime, 'store' | 'pendingInvalidations'> {

@@ -12,6 +12,7 @@ export type CachemeErrorCode =
   | 'COMPUTE_TOO_SLOW'
   | 'INVALID_CONFIG'
   | 'NOT_FOUND'
+  | 'INVALIDATIONS_DROPPED'
 
 /** Every error cacheme raises or reports is one of these; `code` says which problem it is. */
 export class CachemeError extends Error {

@@ -1,4 +1,6 @@
-export { configure, shutdown, type ConfigureOptions } from './config'
+export { configure, shutdown, type ConfigureOptions, type ShutdownOptions } from './config'
+export type { OutboxOptions } from './outbox/outbox'
+export { relayOutbox, startRelay, type OutboxRelay, type RelayOptions } from './outbox/relay'
 export { cacheme, type CachemeDecorator } from './decorator'
 export type { Container } from './container'
 export type { CachemeOptions, InvalidKeys, M2MCacheKeys, ModelClass } from './options'

@@ -9,10 +9,10 @@ const src = path.join(__dirname, '..', 'src')
 /** Bottom to top; a file's layer is the first whose pattern matches its path under src/. */
 const LAYERS: readonly (readonly [name: string, pattern: RegExp])[] = [
   ['foundation', /^(errors|option-checks|keys|codec|container|metrics|single-flight|events|recorded-dependencies)\.ts$/],
-  ['stores', /^(store|resilience)\//],
+  ['stores', /^(store|resilience)\/|^outbox\/outbox\.ts$/],
   ['runtime', /^config\.ts$/],
   ['operations', /^(invalidation|tags|gc|lease|prometheus|opentelemetry|options)\.ts$/],
-  ['hooks', /^sequelize\//],
+  ['hooks', /^(sequelize|outbox)\//],
   ['caches', /^(memoize|decorator)\.ts$|^instance-cache\//],
   ['entry points', /^(index\.ts|express\/|admin\/|nest\/|http\/|cli\/)/],
 ]

@@ -7,6 +7,8 @@ export const EXIT = {
   usage: 2,
   /** A bad Redis URL, a Redis that cannot be reached, does not answer or fails a command. */
   redis: 3,
+  /** `relay`: the application database cannot be reached or fails a query. */
+  database: 4,
 } as const
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT]

@@ -6,6 +6,7 @@ import { runGc } from './gc'
 import { inspect } from './inspect'
 import { invalidateCommand } from './invalidate'
 import { Output, type CliIo } from './output'
+import { relayCommand } from './relay'
 import { Session, messageOf } from './session'
 import { stats } from './stats'
 import { listKeys, listTags } from './tags'
@@ -19,7 +20,8 @@ Exit codes:
   0  done
   1  not found: an unknown tag, an absent key
   2  usage error
-  3  bad Redis URL, Redis unreachable, not answering or failing`
+  3  bad Redis URL, Redis unreachable, not answering or failing
+  4  relay: the database unreachable or failing`
 
 interface Globals {
   readonly redis?: string
@@ -124,6 +126,19 @@ function buildProgram(io: CliIo, finished: (code: number) => void): Command {
     .command('gc')
     .description('remove dead members from dependency and tag sets and expired hash fields (gc())')
     .action((_options, command: Command) => connected(command, runGc))
+
+  program
+    .command('relay')
+    .description('deliver the invalidations the outbox table holds for processes that could not (a worker; --once for one pass)')
+    .option('--database <url>', 'the application database, e.g. postgres://user@db/app or sqlite:/srv/app.sqlite (default: $DATABASE_URL)')
+    .option('--table <name>', 'the outbox table', 'cacheme_outbox')
+    .option('--relay-after <seconds>', 'deliver rows recorded longer ago than this', Number, 2)
+    .option('--interval <seconds>', 'seconds between two passes', Number, 1)
+    .option('--once', 'one pass, then print what was delivered and exit')
+    .action((options: { database?: string; table: string; relayAfter: number; interval: number; once?: boolean }, command: Command) => {
+      const flags = { ...options, database: options.database ?? process.env.DATABASE_URL, once: options.once === true }
+      return connected(command, (session, out) => relayCommand(session, out, flags))
+    })
 
   return program
 }

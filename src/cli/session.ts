@@ -84,9 +84,12 @@ export class Session {
     return cause === undefined || cause === error ? messageOf(error) : `${messageOf(error)} (${messageOf(cause)})`
   }
 
-  /** Every command has been answered by now, so nothing is lost by not waiting for QUIT (which a stuck Redis would not answer). */
+  /**
+   * Every command has been answered by now, so nothing is lost by not waiting for QUIT (which a
+   * stuck Redis would not answer), nor for a replay: a command fails on the faults it met.
+   */
   async close(): Promise<void> {
-    await shutdown()
+    await shutdown({ wait: 0 })
     this.client.disconnect()
   }
 }
@@ -106,7 +109,7 @@ function checkedUrl(raw: string): URL {
 }
 
 /** Messages never show a password. */
-function redacted(url: URL): string {
+export function redacted(url: URL): string {
   if (url.password === '') return url.href
   const copy = new URL(url.href)
   copy.password = '***'

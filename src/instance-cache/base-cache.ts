@@ -124,7 +124,8 @@ export class BaseCache implements InstanceSource {
     this.#registry = new ModelRegistry(this)
     this.#storage = new InstanceStorage(own, (version, model, pk) => this.keyFor(version, model, pk), ttlMs, missingTtlMs)
     this.#reader = new InstanceReader(this.#registry, this.#storage, this.#fieldTypes)
-    this.#refresher = new InstanceRefresher(this.#registry, this.#storage, scheduler)
+    // Names the cache's jobs in the outbox: the same in every process that runs this application.
+    this.#refresher = new InstanceRefresher(this.#registry, this.#storage, scheduler, `instances:${app}/${this.constructor.name}`)
   }
 
   /**

@@ -1,9 +1,13 @@
+import type { Model, ModelStatic } from 'sequelize'
+import { nothingWaiting } from '../config'
 import { invalidateDependencies } from '../invalidation'
-import type { ChangeListener } from '../sequelize/model-change'
+import { rowFromValues, rowValues } from '../outbox/row-json'
+import type { ChangeJob, ChangeListener } from '../sequelize/model-change'
 import type { ManyRead, ManyWrite } from '../store/store'
 import { InvalidatorRequests, runCascade, visitId, type CascadeJob, type FollowUp } from './cascade'
 import { groupBy } from './group-by'
 import { parseStored, plainEntry, sameData, serialize, type InstanceStorage } from './instance-storage'
+import type { ResolvedFunctions } from './model-functions'
 import type { ModelRegistry } from './model-registry'
 import { pkKindOf, pkOfKind } from './pk-type'
 import { instanceId, modelName, rowPk, storedModelName, type Pk } from './row-identity'
@@ -24,6 +28,24 @@ export interface RefreshOptions {
 export type Scheduler = (job: CascadeJob) => void | Promise<void>
 
 /**
+ * An instance cache's part of a change, as plain JSON. `instances` (the portable part) are the
+ * changed rows' keys in every version; a relay without the cache deletes them.
+ */
+export interface InstanceJob extends ChangeJob {
+  readonly instances: readonly string[]
+  /** Per changed row: its pk (null without a single-column pk) and, when an invalidator reads them, the hook's rows as column values. */
+  readonly rows: readonly (readonly [pk: Pk | null, before: readonly Readonly<Record<string, unknown>>[]])[]
+}
+
+/** A changed row: its pk, and the rows the hook gave for it (as it is and as it was), which its invalidator also runs on. */
+type ChangedRow = readonly [pk: Pk | undefined, before: readonly unknown[]]
+
+interface VersionFunctions {
+  readonly version: string
+  readonly functions: ResolvedFunctions
+}
+
+/**
  * The refresh path of the instance cache: after a change, claim the row's keys, reload it,
  * compare its new representation with the cached one, write it when it differs, and run the
  * invalidators, whose follow-ups cascade.
@@ -32,11 +54,26 @@ export class InstanceRefresher {
   readonly #registry: ModelRegistry
   readonly #storage: InstanceStorage
   readonly #scheduler: Scheduler | undefined
+  /** Told of every change of a registered model: refreshes the rows' instances once it is committed, then cascades (now, or through the scheduler). */
+  readonly onChange: ChangeListener<InstanceJob>
 
-  constructor(registry: ModelRegistry, storage: InstanceStorage, scheduler: Scheduler | undefined) {
+  /** `name` names this cache's jobs in the outbox. */
+  constructor(registry: ModelRegistry, storage: InstanceStorage, scheduler: Scheduler | undefined, name: string) {
     this.#registry = registry
     this.#storage = storage
     this.#scheduler = scheduler
+    this.onChange = {
+      name,
+      changed: (model, rows) => {
+        const changed = changedRows(model, rows)
+        return { job: () => this.#jobOf(model, changed), run: () => this.#refreshChanged(model, changed) }
+      },
+      deliver: (model, job) =>
+        this.#refreshChanged(
+          model,
+          job.rows.map(([pk, before]) => [pk ?? undefined, before.map(values => rowFromValues(model, values))]),
+        ),
+    }
   }
 
   /**
@@ -47,13 +84,10 @@ export class InstanceRefresher {
   async refresh(model: string, pk: Pk | undefined, options: RefreshOptions): Promise<FollowUp[]> {
     const current = this.#storage.runtime()
     if (!current.enabled) return []
-    const versions = (options.version === undefined ? this.#registry.allVersions() : [this.#registry.version(options.version, 'updateInstance()')]).flatMap(version => {
-      const functions = this.#registry.functions(model, version, false)
-      return functions ? [{ version, functions }] : []
-    })
+    const versions = this.#versions(model, options.version === undefined ? this.#registry.allVersions() : [this.#registry.version(options.version, 'updateInstance()')])
     const full = (key: string) => current.layout.prefix + key
     // The versions that hold an instance of this row; the claim refuses fills that loaded it before this change.
-    const held = pk === undefined ? [] : versions.filter(({ functions }) => functions.serializer).map(({ version }) => ({ version, key: this.#storage.keyFor(version, model, pk) }))
+    const held = this.#held(versions, model, pk)
     let claim: ManyRead | undefined
     if (held.length > 0) {
       try {
@@ -148,36 +182,63 @@ export class InstanceRefresher {
     }
   }
 
-  /** A change committed: refresh the rows' instances, then cascade (now, or through the scheduler). */
-  readonly onChange: ChangeListener = (model, rows) => {
+  /** The versions of a model that have functions. */
+  #versions(model: string, versions: readonly string[]): VersionFunctions[] {
+    return versions.flatMap(version => {
+      const functions = this.#registry.functions(model, version, false)
+      return functions ? [{ version, functions }] : []
+    })
+  }
+
+  /** The keys a row's instance has in the versions that serialize it. */
+  #held(versions: readonly VersionFunctions[], model: string, pk: Pk | undefined): { version: string; key: string }[] {
+    if (pk === undefined) return []
+    return versions.filter(({ functions }) => functions.serializer).map(({ version }) => ({ version, key: this.#storage.keyFor(version, model, pk) }))
+  }
+
+  /** A change's refresh as plain JSON: the rows' keys, and the rows themselves only when an invalidator reads them. */
+  #jobOf(model: ModelStatic<Model>, changed: readonly ChangedRow[]): InstanceJob {
     const name = storedModelName(model)
-    const kind = pkKindOf(model)
-    // Spelt as keys spell it (an instance may hold the UUID it was created with in upper case); a
-    // value its type cannot hold is kept as it is, since no entry can be keyed by it.
-    const pkOf = (row: unknown): Pk | undefined => {
-      const pk = rowPk(row)
-      return pk === undefined ? undefined : (pkOfKind(kind, pk) ?? pk)
+    const versions = this.#versions(name, this.#registry.allVersions())
+    const invalidated = versions.some(({ functions }) => functions.invalidator)
+    return {
+      instances: changed.flatMap(([pk]) => this.#held(versions, name, pk).map(({ key }) => key)),
+      rows: changed.map(([pk, before]) => [pk ?? null, invalidated ? before.map(row => rowValues(model, row as Model)) : []]),
     }
-    // A row without a single-column pk (a through model's link) is not cached itself: its invalidator still runs.
-    const byPk = groupBy(rows, (row, i) => String(pkOf(row) ?? `#${i}`))
-    return async () => {
-      const followUps: FollowUp[] = []
-      const visited: string[] = []
-      for (const [, before] of byPk) {
-        const pk = pkOf(before[0])
-        if (pk !== undefined) visited.push(...this.#registry.allVersions().map(version => visitId(name, pk, version)))
-        try {
-          // Not the hook's row: loading it after the claim makes the last change win even when hooks run out of order.
-          followUps.push(...(await this.refresh(name, pk, { updateOnly: false, before })))
-        } catch (error) {
-          // `Vote:undefined` for a row without a single-column pk.
-          this.#storage.runtime().report(error, { operation: 'invalidate', key: instanceId(modelName(model), String(pk)) })
-        }
+  }
+
+  /** A change committed: refresh the rows' instances, then cascade (now, or through the scheduler). False when the store has invalidations waiting. */
+  async #refreshChanged(model: ModelStatic<Model>, changed: readonly ChangedRow[]): Promise<boolean> {
+    const name = storedModelName(model)
+    const followUps: FollowUp[] = []
+    const visited: string[] = []
+    for (const [pk, before] of changed) {
+      if (pk !== undefined) visited.push(...this.#registry.allVersions().map(version => visitId(name, pk, version)))
+      try {
+        // Not the hook's row: loading it after the claim makes the last change win even when hooks run out of order.
+        followUps.push(...(await this.refresh(name, pk, { updateOnly: false, before })))
+      } catch (error) {
+        // `Vote:undefined` for a row without a single-column pk.
+        this.#storage.runtime().report(error, { operation: 'invalidate', key: instanceId(modelName(model), String(pk)) })
       }
-      if (followUps.length === 0) return
+    }
+    if (followUps.length > 0) {
       const job: CascadeJob = { followUps, visited }
       if (this.#scheduler) await this.#scheduler(job)
       else await this.cascade(job)
     }
+    return nothingWaiting(this.#storage.runtime())
   }
+}
+
+/** The rows a hook gave, grouped by pk; a row without a single-column pk (a through model's link) is not cached itself, and its invalidator still runs. */
+function changedRows(model: ModelStatic<Model>, rows: readonly Model[]): ChangedRow[] {
+  const kind = pkKindOf(model)
+  // Spelt as keys spell it (an instance may hold the UUID it was created with in upper case); a
+  // value its type cannot hold is kept as it is, since no entry can be keyed by it.
+  const pkOf = (row: unknown): Pk | undefined => {
+    const pk = rowPk(row)
+    return pk === undefined ? undefined : (pkOfKind(kind, pk) ?? pk)
+  }
+  return [...groupBy(rows, (row, i) => String(pkOf(row) ?? `#${i}`)).values()].map(before => [pkOf(before[0]), before])
 }

@@ -1,5 +1,5 @@
 import type { Model, ModelStatic } from 'sequelize'
-import { report } from '../config'
+import { nothingWaiting, report } from '../config'
 import { CachemeError } from '../errors'
 import { invalidateDependencies } from '../invalidation'
 import type { ModelClass } from '../options'
@@ -12,9 +12,23 @@ export function registerInvalidModels(models: readonly ModelClass[]): void {
   for (const model of models) onModelChange(model, invalidateChangeKeys, 'registerInvalidModels()')
 }
 
-const invalidateChangeKeys: ChangeListener = (model, rows) => {
-  const keys = keysOf(model, rows)
-  return () => invalidateDependencies(keys, { grace: graceAllowed(model) })
+/** A dependency job is all portable: any process can deliver it. */
+interface DependencyJob {
+  readonly invalidKeys: readonly string[]
+  readonly grace: boolean
+}
+
+const invalidateChangeKeys: ChangeListener<DependencyJob> = {
+  name: 'dependencies',
+  changed(model, rows) {
+    const job: DependencyJob = { invalidKeys: [...new Set(keysOf(model, rows))], grace: graceAllowed(model) }
+    if (job.invalidKeys.length === 0) return undefined
+    return { job: () => job, run: () => invalidateChangeKeys.deliver(model, job) }
+  },
+  async deliver(_model, { invalidKeys, grace }) {
+    await invalidateDependencies(invalidKeys, { grace })
+    return nothingWaiting()
+  },
 }
 
 function keysOf(model: ModelStatic<Model>, rows: readonly Model[]): string[] {

@@ -1,9 +1,10 @@
 import type { Model, ModelStatic, Transaction, WhereOptions } from 'sequelize'
-import { report, runtime } from '../config'
+import { delivering, report, runtime } from '../config'
 import { CachemeError } from '../errors'
 import type { ModelClass } from '../options'
-import { asUpdated, failOpen, findRows } from './affected-rows'
-import { whenCommitted } from './after-commit'
+import { outboxOf, recordChange, type ChangeJobs, type RecordedChange } from '../outbox/durable-change'
+import { asUpdated, failOpen, findRows, plainValues, rowOf } from './affected-rows'
+import { currentTransaction, whenCommitted } from './after-commit'
 import { asWritten, findConflicting, type ConflictOptions } from './conflicting-rows'
 import { watchCounters } from './counters'
 import { asRemovedOrRestored, asSaved, readUnloadedColumns } from './instance-rows'
@@ -12,10 +13,17 @@ import { watchTransactions } from './transaction-reads'
 const HOOK_NAME = 'cacheme'
 /** Rows a write is about to touch, found by its before-hook for its after-hook. */
 const FOUND = Symbol('cacheme.foundRows')
+/** The outbox row a write outside a transaction recorded before it ran, for its after-hook to settle. */
+const INTENT = Symbol('cacheme.intent')
 
-interface WriteOptions extends ConflictOptions {
-  where?: WhereOptions
+/** The options of a write that listeners are told of. */
+interface ChangeOptions {
   transaction?: Transaction | null
+  [INTENT]?: RecordedChange
+}
+
+interface WriteOptions extends ConflictOptions, ChangeOptions {
+  where?: WhereOptions
   individualHooks?: boolean
   force?: boolean
   /** The values of a bulk update. */
@@ -28,12 +36,44 @@ interface WriteOptions extends ConflictOptions {
 }
 
 /**
+ * The part of a listener's job that any process can deliver knowing no application code (the
+ * `cacheme relay` command): the dependency keys whose sets it empties, and the instance cache
+ * entries it deletes (and the dependency sets named by them). A listener adds what only it can do.
+ */
+export interface ChangeJob {
+  readonly invalidKeys?: readonly string[]
+  /** false: entries with grace are deleted too, not kept stale. */
+  readonly grace?: boolean
+  /** Instance keys as `keyFor` makes them, without the prefix. */
+  readonly instances?: readonly string[]
+}
+
+/** What a listener will do about a change. */
+export interface ChangeWork<Job extends ChangeJob = ChangeJob> {
+  /** The work as plain JSON, asked for at hook time when an outbox records it. */
+  job(): Job
+  /**
+   * Does the work with the rows the hook gave, once the change is committed. Resolves to false
+   * when some of it waits in this process for its store to answer again: an outbox then keeps the
+   * change for a relay.
+   */
+  run(): Promise<boolean>
+}
+
+/**
  * Told of every change to a model's rows, at hook time, with the rows as they are and, for an
  * update, as they were. It takes what it needs from them then (by the commit Sequelize has
- * forgotten the previous values, and the application may change the instances again) and returns
- * the work to run once the change is committed, if any.
+ * forgotten the previous values, and the application may change the instances again) and says
+ * what work the change needs, if any. `deliver` does a job the outbox kept, in whatever process
+ * relays it, at any later time: delivering a job twice, or late, must be harmless.
  */
-export type ChangeListener = (model: ModelStatic<Model>, rows: readonly Model[]) => (() => Promise<void>) | undefined
+export interface ChangeListener<Job extends ChangeJob = ChangeJob> {
+  /** Names the listener's jobs in the outbox, so that a relay finds who delivers them. */
+  readonly name: string
+  changed(model: ModelStatic<Model>, rows: readonly Model[]): ChangeWork<Job> | undefined
+  /** Resolves as `ChangeWork.run` does. */
+  deliver(model: ModelStatic<Model>, job: Job): Promise<boolean>
+}
 
 const listeners = new WeakMap<object, Set<ChangeListener>>()
 
@@ -67,26 +107,79 @@ export function registeredModel(model: object): ModelStatic<Model> | undefined {
   return undefined
 }
 
+/** A registered model's listeners. */
+export function changeListeners(model: ModelStatic<Model>): ReadonlySet<ChangeListener> {
+  return listeners.get(model) ?? new Set()
+}
+
 /**
  * Tells a registered model's listeners of changed rows, and runs the work they return once the
- * change is committed (at once outside a transaction).
+ * change is committed (at once outside a transaction). With an outbox, the work is first
+ * recorded in the change's transaction, and its row deleted once the store took it all.
  */
-export function announceChange(model: ModelStatic<Model>, rows: readonly Model[], options: { transaction?: Transaction | null } | undefined): Promise<void> | undefined {
+export async function announceChange(model: ModelStatic<Model>, rows: readonly Model[], options: ChangeOptions | undefined): Promise<void> {
+  const intent = options?.[INTENT]
+  if (options) delete options[INTENT]
+  const work = workOf(model, rows)
+  // Nothing to do now (a lookup failed): an intent stays for a relay to deliver.
+  if (work.length === 0) return
+  const outbox = outboxOf(model)
+  const jobs = outbox ? jobsOf(work) : {}
+  const transaction = currentTransaction(model, options) ?? null
+  const recorded = intent ?? (outbox ? await recordChange(outbox, model, jobs, transaction, true) : undefined)
+  return whenCommitted(model, options, () =>
+    delivering(async () => {
+      let delivered = true
+      for (const [, next] of work) delivered = (await next.run()) && delivered
+      await recorded?.settle(delivered, jobs)
+    }),
+  )
+}
+
+/**
+ * Before a write outside a transaction, with an outbox: records what the rows as they are (and,
+ * for a save, as they will be) need, so that a crash between the write and its delivery loses
+ * nothing; a write that then fails leaves an extra invalidation, which is harmless.
+ */
+async function announceIntent(model: ModelStatic<Model>, rows: readonly Model[], options: ChangeOptions): Promise<void> {
+  if (!runtime().enabled || currentTransaction(model, options)) return
+  const outbox = outboxOf(model)
+  const work = outbox ? workOf(model, rows) : []
+  if (outbox && work.length > 0) options[INTENT] = await recordChange(outbox, model, jobsOf(work), null)
+}
+
+function workOf(model: ModelStatic<Model>, rows: readonly Model[]): [name: string, work: ChangeWork][] {
   const installed = listeners.get(model)
-  if (!installed || rows.length === 0 || !runtime().enabled) return
-  const work: (() => Promise<void>)[] = []
+  if (!installed || rows.length === 0 || !runtime().enabled) return []
+  const work: [string, ChangeWork][] = []
   for (const listener of installed) {
     try {
-      const next = listener(model, rows)
-      if (next) work.push(next)
+      const next = listener.changed(model, rows)
+      if (next) work.push([listener.name, next])
     } catch (error) {
       report(error, { operation: 'invalidate', key: model.name })
     }
   }
-  if (work.length === 0) return
-  return whenCommitted(model, options, async () => {
-    for (const next of work) await next()
-  })
+  return work
+}
+
+/** The jobs to record; one that cannot be described is reported and left out, and runs all the same. */
+function jobsOf(work: readonly [string, ChangeWork][]): ChangeJobs {
+  const jobs: Record<string, ChangeJob> = {}
+  for (const [name, next] of work) {
+    try {
+      jobs[name] = next.job()
+    } catch (error) {
+      report(error, { operation: 'invalidate' })
+    }
+  }
+  return jobs
+}
+
+/** A row about to be saved, as it will be and as it is; none when nothing changed, since Sequelize then writes nothing. */
+function asSaving(model: ModelStatic<Model>, row: Model): Model[] {
+  const previous = row.previous()
+  return Object.keys(previous).length > 0 ? [row, rowOf(model, { ...plainValues(row), ...previous })] : []
 }
 
 /** sequelize-typescript's flag; a plain Sequelize model has none, and is initialized by Model.init() before use. */
@@ -132,8 +225,14 @@ function install(model: ModelStatic<Model>): void {
     return rows
   }
 
+  const intend = (rows: readonly Model[], options: WriteOptions) => announceIntent(model, rows, options)
+  hook('beforeCreate', (row: Model, options: WriteOptions) => intend([row], options))
   for (const name of ['beforeUpdate', 'beforeDestroy', 'beforeRestore']) {
-    hook(name, (row: Model, options: WriteOptions) => (enabled() ? readUnloadedColumns(model, row, options) : undefined))
+    hook(name, async (row: Model, options: WriteOptions) => {
+      if (!enabled()) return
+      await readUnloadedColumns(model, row, options)
+      await intend(name === 'beforeUpdate' ? asSaving(model, row) : [row], options)
+    })
   }
   hook('afterCreate', (row: Model, options: WriteOptions) => changed([row], options))
   hook('afterUpdate', async (row: Model, options: WriteOptions) => (enabled() ? changed(await asSaved(model, row, options), options) : undefined))
