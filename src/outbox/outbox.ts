@@ -1,12 +1,23 @@
 import type { DataTypes, Model, ModelStatic, Op, Sequelize, Transaction } from 'sequelize'
 import { OptionChecks } from '../option-checks'
 
+/**
+ * A Sequelize instance, as far as the published declarations need to say: `sequelize` is an
+ * optional peer dependency, so they do not import its types.
+ */
+export interface SequelizeInstance {
+  readonly models: Readonly<Record<string, unknown>>
+  // Method syntax keeps the parameters bivariant, so Sequelize's overloads fit.
+  define(...args: never[]): unknown
+  transaction(...args: never[]): Promise<unknown>
+}
+
 export interface OutboxOptions {
   /**
    * The Sequelize instance of the models whose changes are recorded. The outbox table is defined
    * on it as a model, so `sequelize.sync()` creates it; a migration can too (see the README).
    */
-  readonly sequelize: Sequelize
+  readonly sequelize: SequelizeInstance
   /**
    * The table's name.
    * @default 'cacheme_outbox'
@@ -54,9 +65,10 @@ interface SequelizeLibrary {
  * delivers the rows left older than `relayAfter`.
  */
 export class Outbox {
-  readonly sequelize: Sequelize
+  readonly sequelize: SequelizeInstance
   readonly tableName: string
   readonly relayAfterMs: number
+  readonly #database: Sequelize
   readonly #table: ModelStatic<Model<StoredRow>>
   readonly #library: SequelizeLibrary
   readonly #onClose = new Set<() => Promise<void>>()
@@ -68,20 +80,25 @@ export class Outbox {
       checks.fail('outbox.sequelize must be a Sequelize instance')
     }
     this.sequelize = sequelize
+    this.#database = sequelize as unknown as Sequelize
     this.tableName = checks.optionalString('outbox.tableName', options.tableName) ?? DEFAULT_TABLE
     this.relayAfterMs = checks.milliseconds('outbox.relayAfter', options.relayAfter, { positive: true }) ?? DEFAULT_RELAY_AFTER_MS
-    this.#library = sequelize.constructor as unknown as SequelizeLibrary
+    this.#library = this.#database.constructor as unknown as SequelizeLibrary
     this.#table = this.#define()
   }
 
   /** Row locks let relays in several processes share the rows (PostgreSQL's FOR UPDATE SKIP LOCKED); SQLite has none. */
   get locksRows(): boolean {
-    return (this.sequelize as unknown as { dialect: { supports: { skipLocked?: boolean } } }).dialect.supports.skipLocked === true
+    return (this.#database as unknown as { dialect: { supports: { skipLocked?: boolean } } }).dialect.supports.skipLocked === true
   }
 
-  /** Writes a change's jobs in `transaction` (null: in a statement of its own) and returns the row's id. */
-  async record(model: string, jobs: Readonly<Record<string, unknown>>, transaction: Transaction | null): Promise<number | string> {
-    const row = await this.#table.create({ model, jobs: JSON.stringify(jobs), recordedAt: Date.now() } as StoredRow, { transaction, hooks: false, logging: false })
+  /** Writes a change's jobs in `transaction` (a Sequelize transaction; null: in a statement of its own) and returns the row's id. */
+  async record(model: string, jobs: Readonly<Record<string, unknown>>, transaction: object | null): Promise<number | string> {
+    const row = await this.#table.create({ model, jobs: JSON.stringify(jobs), recordedAt: Date.now() } as StoredRow, {
+      transaction: transaction as Transaction | null,
+      hooks: false,
+      logging: false,
+    })
     return row.get('id') as number | string
   }
 
@@ -90,9 +107,9 @@ export class Outbox {
     await this.#table.update({ jobs: JSON.stringify(jobs) }, { where: { id }, transaction: null, hooks: false, logging: false })
   }
 
-  async remove(ids: readonly (number | string)[], transaction: Transaction | null = null): Promise<void> {
+  async remove(ids: readonly (number | string)[], transaction: object | null = null): Promise<void> {
     if (ids.length === 0) return
-    await this.#table.destroy({ where: { id: [...ids] }, transaction, hooks: false, logging: false })
+    await this.#table.destroy({ where: { id: [...ids] }, transaction: transaction as Transaction | null, hooks: false, logging: false })
   }
 
   /**
@@ -102,7 +119,7 @@ export class Outbox {
    * which is harmless (delivery is idempotent). Resolves to how many rows were handed over.
    */
   async relay(limit: number, deliver: (rows: readonly OutboxRow[]) => Promise<readonly (number | string)[]>): Promise<number> {
-    const transaction = this.locksRows ? await this.sequelize.transaction() : null
+    const transaction = this.locksRows ? await this.#database.transaction() : null
     try {
       const stored = await this.#table.findAll({
         where: { recordedAt: { [this.#library.Op.lte]: Date.now() - this.relayAfterMs } },
@@ -144,10 +161,10 @@ export class Outbox {
 
   /** The table as a model of the Sequelize instance; configuring the same table again reuses it. */
   #define(): ModelStatic<Model<StoredRow>> {
-    const existing = this.sequelize.models[this.tableName] as ModelStatic<Model<StoredRow>> | undefined
+    const existing = this.#database.models[this.tableName] as ModelStatic<Model<StoredRow>> | undefined
     if (existing?.getTableName() === this.tableName) return existing
     const { DataTypes: types } = this.#library
-    return this.sequelize.define<Model<StoredRow>>(
+    return this.#database.define<Model<StoredRow>>(
       this.tableName,
       {
         id: { type: types.BIGINT, autoIncrement: true, primaryKey: true },

@@ -1,3 +1,4 @@
+import type { Model, ModelStatic } from 'sequelize'
 import { nothingWaiting, report, runtime } from '../config'
 import { CachemeError } from '../errors'
 import { invalidateDependencies } from '../invalidation'
@@ -80,7 +81,7 @@ async function deliverRow(outbox: Outbox, row: OutboxRow): Promise<boolean> {
     report(new CachemeError('INVALID_CONFIG', `the outbox row ${key} does not hold a JSON object of jobs; it is deleted undelivered`), { operation: 'invalidate', key })
     return true
   }
-  const model = outbox.sequelize.models[row.model]
+  const model = outbox.sequelize.models[row.model] as ModelStatic<Model> | undefined
   const listeners = model ? [...changeListeners(model)] : []
   let delivered = true
   for (const [name, job] of Object.entries(row.jobs)) {

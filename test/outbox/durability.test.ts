@@ -2,9 +2,9 @@
 // Without the outbox the invalidation dies with it; with it, another process's relay delivers it.
 import { expect } from 'chai'
 import { relayOutbox } from '../../src'
-import { configureBackend, redisClient, sleep } from '../support/backends'
+import { redisClient, sleep } from '../support/backends'
 import { testDatabases, testRedisUrl } from '../support/fixtures'
-import { memoizedTitle, openShelf, seedShelf, shelfUrl, ShelfCache, staleness, type Shelf } from './shelf'
+import { shelfSuite } from './shelf-suite'
 import { Writer } from './writers'
 import type { StopPoint, WriterTask } from './writer'
 
@@ -17,36 +17,24 @@ const ALL_STALE = { titles: 3, books: 3, owners: 2 }
 for (const db of testDatabases()) {
   describe(`durable invalidation on ${db.dialect}: a writer that dies`, function () {
     this.timeout(60_000)
-    let url: string
-    let shelf: Shelf
-    let cache: ShelfCache
-    let title: (id: number) => Promise<string>
-    let prefix: string
-
-    before(async () => {
-      url = shelfUrl(db)
-      shelf = openShelf(url)
-      configureBackend('redis', { outbox: { sequelize: shelf.sequelize, relayAfter: RELAY_AFTER } })
-      await shelf.sequelize.sync({ force: true })
-      cache = new ShelfCache(shelf)
-      cache.registerModels([shelf.Book, shelf.Owner])
-      title = memoizedTitle(shelf)
-    })
-    after(() => shelf.sequelize.close())
+    const suite = shelfSuite(db, RELAY_AFTER)
     afterEach(() => redisClient().call('CLIENT', 'UNPAUSE'))
-
-    const outboxRows = () => shelf.sequelize.models.cacheme_outbox.count()
 
     /** This process with or without the outbox, the shelf seeded, every value cached. */
     async function cached(outbox: boolean): Promise<void> {
-      prefix = configureBackend('redis', outbox ? { outbox: { sequelize: shelf.sequelize, relayAfter: RELAY_AFTER } } : {})
-      await seedShelf(shelf)
-      await shelf.sequelize.models.cacheme_outbox.destroy({ where: {} })
-      expect(await staleness(shelf, cache, title)).to.deep.equal(FRESH)
+      expect(await suite.cached(outbox)).to.deep.equal(FRESH)
     }
 
     function writer(outbox: boolean, stop: StopPoint, extra: Partial<WriterTask> = {}): Promise<Writer> {
-      return Writer.start({ database: url, redis: testRedisUrl(), prefix, outbox, stop, ...extra })
+      return Writer.start({ database: suite.url, redis: testRedisUrl(), prefix: suite.prefix, outbox, stop, ...extra })
+    }
+
+    /** Starts a writer, lets it change the books, and SIGKILLs it once it says it is at `stop`. */
+    async function killedAt(outbox: boolean, stop: StopPoint): Promise<void> {
+      const dying = await writer(outbox, stop)
+      dying.go()
+      await dying.reached(stop)
+      await dying.kill()
     }
 
     /** Waits past relayAfter and runs this process's relay, which knows the instance cache. */
@@ -58,25 +46,19 @@ for (const db of testDatabases()) {
     describe('SIGKILL right after the commit, Redis healthy', () => {
       it('without the outbox loses the invalidation: every value stays stale, with no ttl', async () => {
         await cached(false)
-        const dying = await writer(false, 'commit')
-        dying.go()
-        await dying.reached('commit')
-        await dying.kill()
-        expect(await staleness(shelf, cache, title)).to.deep.equal(ALL_STALE)
-        expect(await redisClient().pttl(`${prefix}Book:1`)).to.equal(-1)
+        await killedAt(false, 'commit')
+        expect(await suite.staleness()).to.deep.equal(ALL_STALE)
+        expect(await redisClient().pttl(`${suite.prefix}Book:1`)).to.equal(-1)
       })
 
       it('with the outbox keeps it in the table, and a relay delivers it: nothing stale', async () => {
         await cached(true)
-        const dying = await writer(true, 'commit')
-        dying.go()
-        await dying.reached('commit')
-        await dying.kill()
-        expect(await outboxRows(), 'one row per change of the transaction').to.equal(3)
-        expect(await staleness(shelf, cache, title), 'until the relay').to.deep.equal(ALL_STALE)
+        await killedAt(true, 'commit')
+        expect(await suite.outboxRows(), 'one row per change of the transaction').to.equal(3)
+        expect(await suite.staleness(), 'until the relay').to.deep.equal(ALL_STALE)
         expect(await relay()).to.equal(3)
-        expect(await staleness(shelf, cache, title)).to.deep.equal(FRESH)
-        expect(await outboxRows()).to.equal(0)
+        expect(await suite.staleness()).to.deep.equal(FRESH)
+        expect(await suite.outboxRows()).to.equal(0)
       })
     })
 
@@ -94,57 +76,51 @@ for (const db of testDatabases()) {
             await dying.kill()
             await redisClient().call('CLIENT', 'UNPAUSE')
             if (!outbox) {
-              expect(await staleness(shelf, cache, title)).to.deep.equal(ALL_STALE)
-              expect(await redisClient().pttl(`${prefix}Book:1`)).to.equal(-1)
+              expect(await suite.staleness()).to.deep.equal(ALL_STALE)
+              expect(await redisClient().pttl(`${suite.prefix}Book:1`)).to.equal(-1)
               return
             }
-            expect(await outboxRows()).to.equal(3)
+            expect(await suite.outboxRows()).to.equal(3)
             expect(await relay()).to.equal(3)
-            expect(await staleness(shelf, cache, title)).to.deep.equal(FRESH)
+            expect(await suite.staleness()).to.deep.equal(FRESH)
           },
         )
       }
     })
 
     describe('a graceful shutdown() while invalidations wait for Redis', () => {
-      it('without the outbox says through onError how many it dropped', async () => {
-        await cached(false)
-        const leaving = await writer(false, 'shutdown', { timeout: 0.1, wait: 0.3 })
-        await redisClient().call('CLIENT', 'PAUSE', '3000', 'WRITE')
-        leaving.go()
-        await leaving.reached('shutdown')
-        expect(await leaving.exited()).to.equal(0)
-        await redisClient().call('CLIENT', 'UNPAUSE')
-        const dropped = leaving.faults.filter(fault => fault.code === 'INVALIDATIONS_DROPPED')
-        expect(dropped).to.have.length(1)
-        expect(dropped[0].fault).to.match(/^shutdown\(\): \d+ invalidations were not delivered within 0\.3 s and dropped/)
-        expect(await staleness(shelf, cache, title)).to.deep.equal(ALL_STALE)
-      })
-
-      it('with the outbox leaves them in the table, and a relay delivers them', async () => {
-        await cached(true)
-        const leaving = await writer(true, 'shutdown', { timeout: 0.1, wait: 0.3 })
-        await redisClient().call('CLIENT', 'PAUSE', '3000', 'WRITE')
-        leaving.go()
-        await leaving.reached('shutdown')
-        expect(await leaving.exited()).to.equal(0)
-        await redisClient().call('CLIENT', 'UNPAUSE')
-        expect(leaving.faults.filter(fault => fault.code === 'INVALIDATIONS_DROPPED')).to.deep.equal([])
-        expect(await outboxRows()).to.equal(3)
-        expect(await relay()).to.equal(3)
-        expect(await staleness(shelf, cache, title)).to.deep.equal(FRESH)
-      })
-
-      it('delivers within its wait what Redis takes once it answers again, and drops nothing', async () => {
-        await cached(false)
-        const leaving = await writer(false, 'shutdown', { timeout: 0.1, wait: 10 })
-        await redisClient().call('CLIENT', 'PAUSE', '1000', 'WRITE')
+      /** A writer that commits while Redis writes are paused for `pauseMs`, then shuts down with `wait` seconds; its faults once it has exited. */
+      async function shutDownDuringPause(outbox: boolean, pauseMs: number, wait: number) {
+        const leaving = await writer(outbox, 'shutdown', { timeout: 0.1, wait })
+        await redisClient().call('CLIENT', 'PAUSE', String(pauseMs), 'WRITE')
         leaving.go()
         const { pending } = (await leaving.reached('shutdown')) as { pending: number }
         expect(pending, 'waiting when shutdown() began').to.be.greaterThan(0)
         expect(await leaving.exited()).to.equal(0)
-        expect(leaving.faults.filter(fault => fault.code === 'INVALIDATIONS_DROPPED')).to.deep.equal([])
-        expect(await staleness(shelf, cache, title)).to.deep.equal(FRESH)
+        await redisClient().call('CLIENT', 'UNPAUSE')
+        return leaving.faults.filter(fault => fault.code === 'INVALIDATIONS_DROPPED')
+      }
+
+      it('without the outbox says through onError how many it dropped', async () => {
+        await cached(false)
+        const dropped = await shutDownDuringPause(false, 3000, 0.3)
+        expect(dropped).to.have.length(1)
+        expect(dropped[0].fault).to.match(/^shutdown\(\): \d+ invalidations were not delivered within 0\.3 s and dropped/)
+        expect(await suite.staleness()).to.deep.equal(ALL_STALE)
+      })
+
+      it('with the outbox leaves them in the table, and a relay delivers them', async () => {
+        await cached(true)
+        expect(await shutDownDuringPause(true, 3000, 0.3)).to.deep.equal([])
+        expect(await suite.outboxRows()).to.equal(3)
+        expect(await relay()).to.equal(3)
+        expect(await suite.staleness()).to.deep.equal(FRESH)
+      })
+
+      it('delivers within its wait what Redis takes once it answers again, and drops nothing', async () => {
+        await cached(false)
+        expect(await shutDownDuringPause(false, 1000, 10)).to.deep.equal([])
+        expect(await suite.staleness()).to.deep.equal(FRESH)
       })
     })
 
@@ -154,22 +130,16 @@ for (const db of testDatabases()) {
 
       it('without the outbox loses the invalidation', async () => {
         await cached(false)
-        const dying = await writer(false, 'write')
-        dying.go()
-        await dying.reached('write')
-        await dying.kill()
-        expect(await staleness(shelf, cache, title)).to.deep.equal(BOOK_1_STALE)
+        await killedAt(false, 'write')
+        expect(await suite.staleness()).to.deep.equal(BOOK_1_STALE)
       })
 
       it('with the outbox, the intent recorded before the write is delivered by a relay: the row as it was and as it is', async () => {
         await cached(true)
-        const dying = await writer(true, 'write')
-        dying.go()
-        await dying.reached('write')
-        await dying.kill()
-        expect(await outboxRows()).to.equal(1)
+        await killedAt(true, 'write')
+        expect(await suite.outboxRows()).to.equal(1)
         expect(await relay()).to.equal(1)
-        expect(await staleness(shelf, cache, title)).to.deep.equal(FRESH)
+        expect(await suite.staleness()).to.deep.equal(FRESH)
       })
     })
   })

@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { configureBackend, redisClient, sleep } from '../support/backends'
 import { testDatabases, testRedisUrl } from '../support/fixtures'
 import { cli, reconfigure, type CliRun } from '../cli/support'
-import { memoizedTitle, openShelf, seedShelf, shelfUrl, ShelfCache, staleness, type Shelf } from './shelf'
+import { openShelf, seedShelf, shelfUrl } from './shelf'
+import { shelfSuite } from './shelf-suite'
 import { Writer } from './writers'
 
 const RELAY_AFTER = 0.2
@@ -13,57 +14,33 @@ const ROOT = join(__dirname, '..', '..')
 for (const db of testDatabases()) {
   describe(`cacheme relay on ${db.dialect}`, function () {
     this.timeout(60_000)
-    let url: string
-    let shelf: Shelf
-    let cache: ShelfCache
-    let title: (id: number) => Promise<string>
-    let prefix: string
-
-    before(async () => {
-      url = shelfUrl(db)
-      shelf = openShelf(url)
-      configureBackend('redis', { outbox: { sequelize: shelf.sequelize, relayAfter: RELAY_AFTER } })
-      await shelf.sequelize.sync({ force: true })
-      cache = new ShelfCache(shelf)
-      cache.registerModels([shelf.Book, shelf.Owner])
-      title = memoizedTitle(shelf)
-    })
-    after(() => shelf.sequelize.close())
-
-    const outboxRows = () => shelf.sequelize.models.cacheme_outbox.count()
+    const suite = shelfSuite(db, RELAY_AFTER)
     const relay = (...args: string[]): Promise<CliRun> =>
-      cli(['--redis', testRedisUrl(), '--prefix', prefix, 'relay', '--database', url, '--relay-after', String(RELAY_AFTER), ...args])
-
-    /** Every value cached, under a prefix of its own; the command shuts cacheme down, so each test configures it again. */
-    async function cached(): Promise<void> {
-      prefix = configureBackend('redis', { outbox: { sequelize: shelf.sequelize, relayAfter: RELAY_AFTER } })
-      await seedShelf(shelf)
-      await shelf.sequelize.models.cacheme_outbox.destroy({ where: {} })
-      await staleness(shelf, cache, title)
-    }
+      cli(['--redis', testRedisUrl(), '--prefix', suite.prefix, 'relay', '--database', suite.url, '--relay-after', String(RELAY_AFTER), ...args])
 
     it('delivers what a writer killed at its commit left: dependency sets emptied, instance entries deleted, no cascade', async () => {
-      await cached()
-      const dying = await Writer.start({ database: url, redis: testRedisUrl(), prefix, outbox: true, stop: 'commit' })
+      await suite.cached(true)
+      const dying = await Writer.start({ database: suite.url, redis: testRedisUrl(), prefix: suite.prefix, outbox: true, stop: 'commit' })
       dying.go()
       await dying.reached('commit')
       await dying.kill()
-      expect(await outboxRows()).to.equal(3)
+      expect(await suite.outboxRows()).to.equal(3)
 
       expect(await relay('--once', '--relay-after', '60'), 'younger than --relay-after').to.include({ code: 0, stdout: 'delivered 0 changes; 3 left in cacheme_outbox\n' })
       await sleep(RELAY_AFTER * 1000 + 50)
       expect(await relay('--once')).to.include({ code: 0, stdout: 'delivered 3 changes; 0 left in cacheme_outbox\n', stderr: '' })
-      expect(await outboxRows()).to.equal(0)
-      expect(await redisClient().exists(`${prefix}drfc_default_shelfbook_1`), 'the instance entry is deleted, not refreshed').to.equal(0)
+      expect(await suite.outboxRows()).to.equal(0)
+      expect(await redisClient().exists(`${suite.prefix}drfc_default_shelfbook_1`), 'the instance entry is deleted, not refreshed').to.equal(0)
 
-      reconfigure(prefix)
+      // The command ended the configuration it ran with.
+      reconfigure(suite.prefix)
       // @cacheme values and the changed rows' instances are read fresh; the owners' instances
       // would be refreshed by the cascade, which needs the application's own relay.
-      expect(await staleness(shelf, cache, title)).to.deep.equal({ titles: 0, books: 0, owners: 2 })
+      expect(await suite.staleness()).to.deep.equal({ titles: 0, books: 0, owners: 2 })
     })
 
     it('prints one JSON document with --json', async () => {
-      await cached()
+      await suite.cached(true)
       const run = await relay('--once', '--json')
       expect(run.code).to.equal(0)
       expect(JSON.parse(run.stdout)).to.deep.equal({ delivered: 0, left: 0 })
