@@ -103,7 +103,7 @@ export async function staleness(shelf: Shelf, cache: ShelfCache, title: (id: num
   const data = (model: string, pk: number) => instances.get(`${model}:${pk}`)?.[0] as Record<string, unknown> | undefined
   return {
     titles: books.filter((book, i) => titles[i] !== book.title).length,
-    books: books.filter(book => data('shelfbook', book.id)?.title !== book.title || data('shelfbook', book.id)?.ownerId !== book.ownerId).length,
-    owners: owners.filter(owner => JSON.stringify(data('shelfowner', owner.id)?.books) !== JSON.stringify((owner.books ?? []).map(book => book.id).sort())).length,
+    books: books.filter(book => data('ShelfBook', book.id)?.title !== book.title || data('ShelfBook', book.id)?.ownerId !== book.ownerId).length,
+    owners: owners.filter(owner => JSON.stringify(data('ShelfOwner', owner.id)?.books) !== JSON.stringify((owner.books ?? []).map(book => book.id).sort())).length,
   }
 }
