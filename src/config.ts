@@ -198,13 +198,17 @@ export function delivering(delivery: () => Promise<void>): Promise<void> {
   return running
 }
 
-/** Waits until no delivery runs and no invalidation waits for replay, or the deadline passes; resolves to how many still wait. */
+/**
+ * Waits until no delivery runs and no invalidation waits for replay, or the deadline passes;
+ * resolves to how many are left: those waiting for replay, and the deliveries still running,
+ * which the closed store will not take.
+ */
 async function settleDeliveries(current: Runtime, deadline: number): Promise<number> {
   const waiting = () => current.pendingInvalidations?.() ?? 0
   const pause = (ms: number) => new Promise(done => setTimeout(done, Math.max(0, Math.min(ms, deadline - Date.now()))))
   while (deliveries.size > 0 && Date.now() < deadline) await Promise.race([Promise.allSettled([...deliveries]), pause(deadline - Date.now())])
   while (waiting() > 0 && Date.now() < deadline) await pause(SHUTDOWN_POLL_MS)
-  return waiting()
+  return waiting() + deliveries.size
 }
 
 /** Reports a fault through the configuration in force. */

@@ -26,25 +26,71 @@ export function outboxOf(model: ModelStatic<Model>): Outbox | undefined {
  * change: the row is deleted when the store took everything, and otherwise kept for a relay.
  */
 export class RecordedChange {
-  constructor(
-    private readonly outbox: Outbox,
-    private readonly id: number | string,
-    private readonly recorded: ChangeJobs,
-  ) {}
+  readonly #outbox: Outbox
+  readonly #id: number | string
+  #recorded: ChangeJobs
+
+  constructor(outbox: Outbox, id: number | string, recorded: ChangeJobs) {
+    this.#outbox = outbox
+    this.#id = id
+    this.#recorded = recorded
+  }
 
   /**
-   * `delivered`: the stores took everything. `jobs`: what the change turned out to need, which a
-   * row written before the write (an intent) may lack. A fault is reported: the row then stays,
-   * and a relay delivers it again, which is harmless.
+   * Before the delivery of a change recorded as an intent: `jobs` is what the write turned out to
+   * need (the rows as the write left them), which the intent may lack; the row is rewritten
+   * first, so that a death during the delivery leaves all of it. A fault is reported: the intent
+   * stays, and the delivery goes on.
    */
-  async settle(delivered: boolean, jobs: ChangeJobs): Promise<void> {
+  async complete(jobs: ChangeJobs): Promise<void> {
+    if (JSON.stringify(jobs) === JSON.stringify(this.#recorded)) return
     try {
-      if (delivered) await this.outbox.remove([this.id])
-      else if (JSON.stringify(jobs) !== JSON.stringify(this.recorded)) await this.outbox.rewrite(this.id, jobs)
+      await this.#outbox.rewrite(this.#id, jobs)
+      this.#recorded = jobs
     } catch (error) {
-      report(error, { operation: 'invalidate', key: `${this.outbox.tableName}:${this.id}` })
+      this.#reportFault(error)
     }
   }
+
+  /**
+   * After the delivery. `delivered`: the stores took everything, and the row is deleted;
+   * otherwise it stays for a relay. A fault is reported: the row then stays, and a relay delivers
+   * it again, which is harmless.
+   */
+  async settle(delivered: boolean): Promise<void> {
+    if (!delivered) return
+    try {
+      await this.#outbox.remove([this.#id])
+    } catch (error) {
+      this.#reportFault(error)
+    }
+  }
+
+  #reportFault(error: unknown): void {
+    report(error, { operation: 'invalidate', key: `${this.#outbox.tableName}:${this.#id}` })
+  }
+}
+
+/** Intents recorded before writes outside a transaction, per write's options, by what its after-hook names them with. */
+const intents = new WeakMap<object, Map<object, RecordedChange>>()
+
+/**
+ * Keeps an intent for the after-hook of the same write: `key` is the instance for an instance's
+ * hooks (a bulk write with `individualHooks` runs them for every row with one options object),
+ * the options themselves for a bulk write's hooks.
+ */
+export function keepIntent(options: object, key: object, intent: RecordedChange): void {
+  let kept = intents.get(options)
+  if (!kept) intents.set(options, (kept = new Map()))
+  kept.set(key, intent)
+}
+
+/** The intent kept for `key`, handed over once. */
+export function takeIntent(options: object | undefined, key: object | undefined): RecordedChange | undefined {
+  const kept = options && key ? intents.get(options) : undefined
+  const intent = kept?.get(key!)
+  kept?.delete(key!)
+  return intent
 }
 
 /**

@@ -56,6 +56,7 @@ const DEFAULT_RELAY_AFTER_MS = 2_000
 interface SequelizeLibrary {
   readonly DataTypes: typeof DataTypes
   readonly Op: typeof Op
+  readonly Transaction: typeof Transaction
 }
 
 /**
@@ -114,31 +115,62 @@ export class Outbox {
 
   /**
    * Hands at most `limit` rows recorded more than `relayAfter` ago, oldest first, to `deliver`,
-   * then deletes those it returns. Where the dialect has row locks, the rows stay locked until
-   * then and rows another relay holds are skipped; elsewhere two relays may deliver a row twice,
-   * which is harmless (delivery is idempotent). Resolves to how many rows were handed over.
+   * then deletes those it returns; the others are due again later. Two relays never hold one row
+   * at once: where the dialect has row locks, the rows stay locked until then and rows another
+   * relay holds are skipped; elsewhere the rows are claimed first. Resolves to how many rows were
+   * handed over.
    */
-  async relay(limit: number, deliver: (rows: readonly OutboxRow[]) => Promise<readonly (number | string)[]>): Promise<number> {
-    const transaction = this.locksRows ? await this.#database.transaction() : null
+  relay(limit: number, deliver: (rows: readonly OutboxRow[]) => Promise<readonly (number | string)[]>): Promise<number> {
+    return this.locksRows ? this.#relayLocked(limit, deliver) : this.#relayClaimed(limit, deliver)
+  }
+
+  /** PostgreSQL: the rows stay locked (`FOR UPDATE SKIP LOCKED`) in a transaction until delivered and deleted. */
+  async #relayLocked(limit: number, deliver: (rows: readonly OutboxRow[]) => Promise<readonly (number | string)[]>): Promise<number> {
+    const transaction = await this.#database.transaction()
     try {
-      const stored = await this.#table.findAll({
-        where: { recordedAt: { [this.#library.Op.lte]: Date.now() - this.relayAfterMs } },
-        order: [['id', 'ASC']],
-        limit,
-        transaction,
-        lock: transaction ? true : undefined,
-        skipLocked: transaction ? true : undefined,
-        raw: true,
-        logging: false,
-      })
-      const rows = (stored as unknown as StoredRow[]).map(row => ({ id: row.id, model: row.model, jobs: parsedJobs(row.jobs) }))
+      const rows = await this.#due(limit, transaction)
       await this.remove(await deliver(rows), transaction)
-      await transaction?.commit()
+      await transaction.commit()
       return rows.length
     } catch (error) {
-      await transaction?.rollback()
+      await transaction.rollback()
       throw error
     }
+  }
+
+  /**
+   * Without row locks (SQLite): a short transaction that takes the database's write lock as it
+   * begins (`BEGIN IMMEDIATE`, so two relays cannot both read a row before either claims it)
+   * claims the due rows by stamping them as recorded now: no other relay finds them due for
+   * another `relayAfter`. They are delivered after that transaction, holding no lock; the rows of
+   * a relay that dies meanwhile are due again `relayAfter` later.
+   */
+  async #relayClaimed(limit: number, deliver: (rows: readonly OutboxRow[]) => Promise<readonly (number | string)[]>): Promise<number> {
+    // Most passes find nothing due: they read without taking the write lock from the application.
+    if ((await this.#due(1, null)).length === 0) return 0
+    const claimed = await this.#database.transaction({ type: this.#library.Transaction.TYPES.IMMEDIATE }, async transaction => {
+      const rows = await this.#due(limit, transaction)
+      const where = { id: rows.map(row => row.id) }
+      if (rows.length > 0) await this.#table.update({ recordedAt: Date.now() }, { where, transaction, hooks: false, logging: false })
+      return rows
+    })
+    await this.remove(await deliver(claimed))
+    return claimed.length
+  }
+
+  /** The rows due for a relay, oldest first; locked in `transaction` where the dialect can skip locked rows. */
+  async #due(limit: number, transaction: Transaction | null): Promise<OutboxRow[]> {
+    const stored = await this.#table.findAll({
+      where: { recordedAt: { [this.#library.Op.lte]: Date.now() - this.relayAfterMs } },
+      order: [['id', 'ASC']],
+      limit,
+      transaction,
+      lock: transaction && this.locksRows ? true : undefined,
+      skipLocked: transaction && this.locksRows ? true : undefined,
+      raw: true,
+      logging: false,
+    })
+    return (stored as unknown as StoredRow[]).map(row => ({ id: row.id, model: row.model, jobs: parsedJobs(row.jobs) }))
   }
 
   /** How many rows wait for delivery, due or not. */

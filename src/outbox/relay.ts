@@ -3,7 +3,8 @@ import { nothingWaiting, report, runtime } from '../config'
 import { CachemeError } from '../errors'
 import { invalidateDependencies } from '../invalidation'
 import { OptionChecks } from '../option-checks'
-import { changeListeners, type ChangeJob } from '../sequelize/model-change'
+import type { ChangeJob } from '../sequelize/change-listener'
+import { changeListeners } from '../sequelize/model-change'
 import type { Outbox, OutboxRow } from './outbox'
 
 /** Rows per step: one query, one batch of deliveries, one delete. */

@@ -39,6 +39,18 @@ export async function asSaved(model: ModelStatic<Model>, row: Model, options: Wr
   return [...is, ...was]
 }
 
+/**
+ * An instance about to be saved, as the save will leave it and as it is, completed with the
+ * columns it was not loaded with; none when no column changed. A value the database will compute
+ * (`literal`) is known only after the write.
+ */
+export function asSaving(model: ModelStatic<Model>, row: Model): Model[] {
+  const previous = row.previous()
+  if (Object.keys(previous).length === 0) return []
+  const unloaded = unloadedBefore.get(row) ?? {}
+  return [rowOf(model, { ...unloaded, ...plainValues(row) }), rowOf(model, { ...plainValues(row), ...previous, ...unloaded })]
+}
+
 /** A destroyed or restored row, completed with the columns it was not loaded with. */
 export function asRemovedOrRestored(model: ModelStatic<Model>, row: Model): Model {
   const unloaded = takeUnloaded(row)

@@ -4,7 +4,8 @@ import { CachemeError } from '../errors'
 import { invalidateDependencies } from '../invalidation'
 import type { ModelClass } from '../options'
 import { changeKeys } from './change-keys'
-import { onModelChange, type ChangeListener } from './model-change'
+import type { ChangeListener } from './change-listener'
+import { onModelChange } from './model-change'
 
 /** Registers models whose changes empty the dependency sets named by their rows' `cacheKey` (and a through model's `m2mCacheKeys`). */
 export function registerInvalidModels(models: readonly ModelClass[]): void {

@@ -2,24 +2,22 @@ import type { Model, ModelStatic, Transaction, WhereOptions } from 'sequelize'
 import { delivering, report, runtime } from '../config'
 import { CachemeError } from '../errors'
 import type { ModelClass } from '../options'
-import { outboxOf, recordChange, type ChangeJobs, type RecordedChange } from '../outbox/durable-change'
-import { asUpdated, failOpen, findRows, plainValues, rowOf } from './affected-rows'
+import { keepIntent, outboxOf, recordChange, takeIntent, type ChangeJobs } from '../outbox/durable-change'
+import { asUpdated, failOpen, findRows } from './affected-rows'
 import { currentTransaction, whenCommitted } from './after-commit'
+import type { ChangeJob, ChangeListener, ChangeWork } from './change-listener'
 import { asWritten, findConflicting, type ConflictOptions } from './conflicting-rows'
 import { watchCounters } from './counters'
-import { asRemovedOrRestored, asSaved, readUnloadedColumns } from './instance-rows'
+import { asRemovedOrRestored, asSaved, asSaving, readUnloadedColumns } from './instance-rows'
 import { watchTransactions } from './transaction-reads'
 
 const HOOK_NAME = 'cacheme'
 /** Rows a write is about to touch, found by its before-hook for its after-hook. */
 const FOUND = Symbol('cacheme.foundRows')
-/** The outbox row a write outside a transaction recorded before it ran, for its after-hook to settle. */
-const INTENT = Symbol('cacheme.intent')
 
 /** The options of a write that listeners are told of. */
 interface ChangeOptions {
   transaction?: Transaction | null
-  [INTENT]?: RecordedChange
 }
 
 interface WriteOptions extends ConflictOptions, ChangeOptions {
@@ -33,46 +31,6 @@ interface WriteOptions extends ConflictOptions, ChangeOptions {
   /** upsert: the record it writes, built from its values. */
   instance?: Model
   [FOUND]?: Model[]
-}
-
-/**
- * The part of a listener's job that any process can deliver knowing no application code (the
- * `cacheme relay` command): the dependency keys whose sets it empties, and the instance cache
- * entries it deletes (and the dependency sets named by them). A listener adds what only it can do.
- */
-export interface ChangeJob {
-  readonly invalidKeys?: readonly string[]
-  /** false: entries with grace are deleted too, not kept stale. */
-  readonly grace?: boolean
-  /** Instance keys as `keyFor` makes them, without the prefix. */
-  readonly instances?: readonly string[]
-}
-
-/** What a listener will do about a change. */
-export interface ChangeWork<Job extends ChangeJob = ChangeJob> {
-  /** The work as plain JSON, asked for at hook time when an outbox records it. */
-  job(): Job
-  /**
-   * Does the work with the rows the hook gave, once the change is committed. Resolves to false
-   * when some of it waits in this process for its store to answer again: an outbox then keeps the
-   * change for a relay.
-   */
-  run(): Promise<boolean>
-}
-
-/**
- * Told of every change to a model's rows, at hook time, with the rows as they are and, for an
- * update, as they were. It takes what it needs from them then (by the commit Sequelize has
- * forgotten the previous values, and the application may change the instances again) and says
- * what work the change needs, if any. `deliver` does a job the outbox kept, in whatever process
- * relays it, at any later time: delivering a job twice, or late, must be harmless.
- */
-export interface ChangeListener<Job extends ChangeJob = ChangeJob> {
-  /** Names the listener's jobs in the outbox, so that a relay finds who delivers them. */
-  readonly name: string
-  changed(model: ModelStatic<Model>, rows: readonly Model[]): ChangeWork<Job> | undefined
-  /** Resolves as `ChangeWork.run` does. */
-  deliver(model: ModelStatic<Model>, job: Job): Promise<boolean>
 }
 
 const listeners = new WeakMap<object, Set<ChangeListener>>()
@@ -115,23 +73,25 @@ export function changeListeners(model: ModelStatic<Model>): ReadonlySet<ChangeLi
 /**
  * Tells a registered model's listeners of changed rows, and runs the work they return once the
  * change is committed (at once outside a transaction). With an outbox, the work is first
- * recorded in the change's transaction, and its row deleted once the store took it all.
+ * recorded in the change's transaction, one row per call (a write announced in parts records one
+ * row per part), and the row deleted once the store took it all. `intent` names the intent the
+ * write's before-hook recorded outside a transaction (`announceIntent`), which this completes.
  */
-export async function announceChange(model: ModelStatic<Model>, rows: readonly Model[], options: ChangeOptions | undefined): Promise<void> {
-  const intent = options?.[INTENT]
-  if (options) delete options[INTENT]
+export async function announceChange(model: ModelStatic<Model>, rows: readonly Model[], options: ChangeOptions | undefined, intent: object | undefined = options): Promise<void> {
+  const intended = takeIntent(options, intent)
   const work = workOf(model, rows)
   // Nothing to do now (a lookup failed): an intent stays for a relay to deliver.
   if (work.length === 0) return
   const outbox = outboxOf(model)
   const jobs = outbox ? jobsOf(work) : {}
   const transaction = currentTransaction(model, options) ?? null
-  const recorded = intent ?? (outbox ? await recordChange(outbox, model, jobs, transaction, true) : undefined)
+  await intended?.complete(jobs)
+  const recorded = intended ?? (outbox ? await recordChange(outbox, model, jobs, transaction, true) : undefined)
   return whenCommitted(model, options, () =>
     delivering(async () => {
       let delivered = true
       for (const [, next] of work) delivered = (await next.run()) && delivered
-      await recorded?.settle(delivered, jobs)
+      await recorded?.settle(delivered)
     }),
   )
 }
@@ -139,13 +99,15 @@ export async function announceChange(model: ModelStatic<Model>, rows: readonly M
 /**
  * Before a write outside a transaction, with an outbox: records what the rows as they are (and,
  * for a save, as they will be) need, so that a crash between the write and its delivery loses
- * nothing; a write that then fails leaves an extra invalidation, which is harmless.
+ * nothing; a write that then fails leaves an extra invalidation, which is harmless. `intent`
+ * names it for the write's after-hook, as `announceChange` takes it.
  */
-async function announceIntent(model: ModelStatic<Model>, rows: readonly Model[], options: ChangeOptions): Promise<void> {
+async function announceIntent(model: ModelStatic<Model>, rows: readonly Model[], options: ChangeOptions, intent: object): Promise<void> {
   if (!runtime().enabled || currentTransaction(model, options)) return
   const outbox = outboxOf(model)
   const work = outbox ? workOf(model, rows) : []
-  if (outbox && work.length > 0) options[INTENT] = await recordChange(outbox, model, jobsOf(work), null)
+  const recorded = outbox && work.length > 0 ? await recordChange(outbox, model, jobsOf(work), null) : undefined
+  if (recorded) keepIntent(options, intent, recorded)
 }
 
 function workOf(model: ModelStatic<Model>, rows: readonly Model[]): [name: string, work: ChangeWork][] {
@@ -174,12 +136,6 @@ function jobsOf(work: readonly [string, ChangeWork][]): ChangeJobs {
     }
   }
   return jobs
-}
-
-/** A row about to be saved, as it will be and as it is; none when nothing changed, since Sequelize then writes nothing. */
-function asSaving(model: ModelStatic<Model>, row: Model): Model[] {
-  const previous = row.previous()
-  return Object.keys(previous).length > 0 ? [row, rowOf(model, { ...plainValues(row), ...previous })] : []
 }
 
 /** sequelize-typescript's flag; a plain Sequelize model has none, and is initialized by Model.init() before use. */
@@ -212,12 +168,15 @@ function hasOurHooks(model: object): boolean {
 }
 
 function install(model: ModelStatic<Model>): void {
-  const changed = (rows: readonly Model[], options: WriteOptions) => announceChange(model, rows, options)
+  const changed = (rows: readonly Model[], options: WriteOptions, intent?: object) => announceChange(model, rows, options, intent)
   const hook = (name: string, fn: (...args: never[]) => unknown) => (model.addHook as Function).call(model, name, HOOK_NAME, fn)
   const enabled = () => runtime().enabled
-  /** A before-hook's lookup, for the after-hook of the same write (a disabled cache needs none). */
+  const intend = (rows: readonly Model[], options: WriteOptions, intent: object) => announceIntent(model, rows, options, intent)
+  /** A before-hook's lookup, for the after-hook of the same write (a disabled cache needs none); outside a transaction, the intent of the rows as they are. */
   const find = async (options: WriteOptions, lookUp: () => Promise<Model[]>) => {
-    if (enabled()) options[FOUND] = await failOpen(model, lookUp)
+    if (!enabled()) return
+    const rows = (options[FOUND] = await failOpen(model, lookUp))
+    await intend(rows, options, options)
   }
   const found = (options: WriteOptions): Model[] | undefined => {
     const rows = options[FOUND]
@@ -225,19 +184,18 @@ function install(model: ModelStatic<Model>): void {
     return rows
   }
 
-  const intend = (rows: readonly Model[], options: WriteOptions) => announceIntent(model, rows, options)
-  hook('beforeCreate', (row: Model, options: WriteOptions) => intend([row], options))
+  hook('beforeCreate', (row: Model, options: WriteOptions) => intend([row], options, row))
   for (const name of ['beforeUpdate', 'beforeDestroy', 'beforeRestore']) {
     hook(name, async (row: Model, options: WriteOptions) => {
       if (!enabled()) return
       await readUnloadedColumns(model, row, options)
-      await intend(name === 'beforeUpdate' ? asSaving(model, row) : [row], options)
+      await intend(name === 'beforeUpdate' ? asSaving(model, row) : [row], options, row)
     })
   }
-  hook('afterCreate', (row: Model, options: WriteOptions) => changed([row], options))
-  hook('afterUpdate', async (row: Model, options: WriteOptions) => (enabled() ? changed(await asSaved(model, row, options), options) : undefined))
-  hook('afterDestroy', (row: Model, options: WriteOptions) => changed([asRemovedOrRestored(model, row)], options))
-  hook('afterRestore', (row: Model, options: WriteOptions) => changed([asRemovedOrRestored(model, row)], options))
+  hook('afterCreate', (row: Model, options: WriteOptions) => changed([row], options, row))
+  hook('afterUpdate', async (row: Model, options: WriteOptions) => (enabled() ? changed(await asSaved(model, row, options), options, row) : undefined))
+  hook('afterDestroy', (row: Model, options: WriteOptions) => changed([asRemovedOrRestored(model, row)], options, row))
+  hook('afterRestore', (row: Model, options: WriteOptions) => changed([asRemovedOrRestored(model, row)], options, row))
 
   // An insert that updates on conflict may move an existing row: its keys as it was and as it is.
   hook('beforeUpsert', (_values: unknown, options: WriteOptions) => find(options, () => findConflicting(model, options.instance ? [options.instance] : [], options)))
@@ -247,7 +205,9 @@ function install(model: ModelStatic<Model>): void {
   })
   hook('beforeBulkCreate', (rows: Model[], options: WriteOptions) => {
     // With individualHooks, Sequelize inserts row by row through the create hooks.
-    if (options.updateOnDuplicate && !options.individualHooks) return find(options, () => findConflicting(model, rows, options))
+    if (options.individualHooks) return
+    if (options.updateOnDuplicate) return find(options, () => findConflicting(model, rows, options))
+    return intend(rows, options, options)
   })
   hook('afterBulkCreate', async (rows: Model[], options: WriteOptions) => {
     const before = found(options)

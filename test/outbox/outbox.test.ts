@@ -1,8 +1,9 @@
 import { expect } from 'chai'
-import { createNamespace } from 'cls-hooked'
 import { DataTypes, Model, Sequelize } from 'sequelize'
 import { cacheme, configure, registerInvalidModels, relayOutbox, startRelay, type OutboxOptions } from '../../src'
+import { Outbox } from '../../src/outbox/outbox'
 import { BACKENDS, configureBackend, redisClient, sleep } from '../support/backends'
+import { withCls } from '../sequelize/cls'
 import { testDatabases } from '../support/fixtures'
 import { openShelf, seedShelf, shelfUrl, ShelfCache, staleness, type Shelf } from './shelf'
 
@@ -112,9 +113,7 @@ for (const db of testDatabases()) {
 
     it('a CLS-managed transaction records in itself: its rollback leaves no row, its commit delivers', async () => {
       await seeded('redis')
-      const namespace = createNamespace(`cacheme-outbox-${db.dialect}`)
-      Sequelize.useCLS(namespace)
-      try {
+      await withCls('cacheme-outbox', async () => {
         await shelf.sequelize
           .transaction(async () => {
             await shelf.Book.update({ title: 'rolled back' }, { where: { id: 1 } })
@@ -127,9 +126,40 @@ for (const db of testDatabases()) {
         await shelf.sequelize.transaction(async () => shelf.Book.update({ title: 'new 1' }, { where: { id: 1 } }))
         expect(await outboxRows()).to.equal(0)
         expect(await title(1)).to.equal('new 1')
+      })
+    })
+
+    it('outside a transaction, a bulk write records its intent before it runs, from the rows it is about to touch', async () => {
+      await seeded('redis')
+      let during: number | undefined
+      // Added after cacheme's hooks: it runs once they have looked the rows up.
+      shelf.Book.addHook('beforeBulkUpdate', 'counts', async () => void (during = await outboxRows()))
+      try {
+        await shelf.Book.update({ title: 'renamed' }, { where: { ownerId: 1 } })
       } finally {
-        ;(Sequelize as unknown as { _cls?: unknown })._cls = undefined
+        shelf.Book.removeHook('beforeBulkUpdate', 'counts')
       }
+      expect(during).to.equal(1)
+      expect(await outboxRows()).to.equal(0)
+      expect(await staleness(shelf, cache, title)).to.deep.equal(FRESH)
+    })
+
+    it('outside a transaction, an intent holds what only the write tells (a computed owner) before the delivery begins', async () => {
+      await seeded('redis')
+      const book = (await shelf.Book.findByPk(1))!
+      let recorded: string | undefined
+      // The delivery's cascade reloads the owners: what the outbox row says by then is what a death would leave.
+      shelf.Owner.addHook('beforeFind', 'reads the outbox', async () => {
+        recorded ??= ((await shelf.sequelize.models.cacheme_outbox.findAll({ raw: true })) as unknown as { jobs: string }[]).map(row => row.jobs).join()
+      })
+      try {
+        await book.update({ ownerId: shelf.sequelize.literal('"ownerId" + 1') })
+      } finally {
+        shelf.Owner.removeHook('beforeFind', 'reads the outbox')
+      }
+      expect(recorded).to.include('"Owner:2:books"').and.include('"Owner:1:books"')
+      expect(await outboxRows()).to.equal(0)
+      expect(await staleness(shelf, cache, title)).to.deep.equal(FRESH)
     })
 
     it('a relay leaves alone the rows of a transaction still open, however old they are', async () => {
@@ -203,6 +233,43 @@ for (const db of testDatabases()) {
       } finally {
         await queryInterface.dropTable('cacheme_migrated')
       }
+    })
+
+    describe('two relays', () => {
+      /** Five due rows of a model this process does not know, delivered portably. */
+      async function dueRows(): Promise<void> {
+        await seeded('redis')
+        const jobs = (id: number) => JSON.stringify({ dependencies: { invalidKeys: [`Book:${id}`], grace: true } })
+        await shelf.sequelize.models.cacheme_outbox.bulkCreate([1, 2, 3, 4, 5].map(id => ({ model: 'Gone', jobs: jobs(id), recordedAt: 0 })))
+      }
+      const relays = () => [new Outbox(outboxOf(shelf)), new Outbox(outboxOf(shelf))]
+
+      it(`deliver each row once: the rows one relay holds are not due for the other (${db.dialect === 'postgres' ? 'FOR UPDATE SKIP LOCKED' : 'claimed under BEGIN IMMEDIATE'})`, async () => {
+        await dueRows()
+        const [first, second] = relays()
+        const handed: number[] = []
+        const seen = await first.relay(100, async rows => {
+          // While the first relay delivers, the second makes its pass.
+          handed.push(await second.relay(100, async others => others.map(row => row.id)))
+          return rows.map(row => row.id)
+        })
+        expect([seen, ...handed]).to.deep.equal([5, 0])
+        expect(await outboxRows()).to.equal(0)
+      })
+
+      it('a relay that fails while it holds rows leaves them due again for the other', async () => {
+        await dueRows()
+        const [first, second] = relays()
+        await first
+          .relay(2, () => Promise.reject(new Error('died while delivering')))
+          .then(
+            () => expect.fail('resolved'),
+            (error: Error) => expect(error.message).to.equal('died while delivering'),
+          )
+        await sleep(RELAY_AFTER * 1000 + 50)
+        expect(await second.relay(100, async rows => rows.map(row => row.id))).to.equal(5)
+        expect(await outboxRows()).to.equal(0)
+      })
     })
 
     if (db.dialect === 'postgres') {
