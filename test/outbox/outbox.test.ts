@@ -44,6 +44,18 @@ for (const db of testDatabases()) {
       return prefix
     }
 
+    /** How many outbox rows there are when a book's `hook` runs for `write`: added after cacheme's hooks, it runs after them, before the write. */
+    async function outboxRowsBefore(hook: 'beforeUpdate' | 'beforeBulkUpdate', write: () => Promise<unknown>): Promise<number | undefined> {
+      let during: number | undefined
+      shelf.Book.addHook(hook, 'counts', async () => void (during = await outboxRows()))
+      try {
+        await write()
+      } finally {
+        shelf.Book.removeHook(hook, 'counts')
+      }
+      return during
+    }
+
     /** A write outside a transaction that fails after cacheme recorded its intent: the intent stays. */
     async function failedWrite(): Promise<void> {
       shelf.Book.addHook('beforeUpdate', 'fails', () => {
@@ -84,15 +96,8 @@ for (const db of testDatabases()) {
 
         it('outside a transaction, the intent is recorded before the write and deleted after its delivery', async () => {
           await seeded(backend)
-          let during: number | undefined
-          // Added after cacheme's hooks: it runs once the intent is written, before the write.
-          shelf.Book.addHook('beforeUpdate', 'counts', async () => void (during = await outboxRows()))
-          try {
-            await (await shelf.Book.findByPk(1))!.update({ title: 'new 1' })
-          } finally {
-            shelf.Book.removeHook('beforeUpdate', 'counts')
-          }
-          expect(during).to.equal(1)
+          const book = (await shelf.Book.findByPk(1))!
+          expect(await outboxRowsBefore('beforeUpdate', () => book.update({ title: 'new 1' }))).to.equal(1)
           expect(await outboxRows()).to.equal(0)
           expect(await staleness(shelf, cache, title)).to.deep.equal(FRESH)
         })
@@ -131,15 +136,7 @@ for (const db of testDatabases()) {
 
     it('outside a transaction, a bulk write records its intent before it runs, from the rows it is about to touch', async () => {
       await seeded('redis')
-      let during: number | undefined
-      // Added after cacheme's hooks: it runs once they have looked the rows up.
-      shelf.Book.addHook('beforeBulkUpdate', 'counts', async () => void (during = await outboxRows()))
-      try {
-        await shelf.Book.update({ title: 'renamed' }, { where: { ownerId: 1 } })
-      } finally {
-        shelf.Book.removeHook('beforeBulkUpdate', 'counts')
-      }
-      expect(during).to.equal(1)
+      expect(await outboxRowsBefore('beforeBulkUpdate', () => shelf.Book.update({ title: 'renamed' }, { where: { ownerId: 1 } }))).to.equal(1)
       expect(await outboxRows()).to.equal(0)
       expect(await staleness(shelf, cache, title)).to.deep.equal(FRESH)
     })
