@@ -130,13 +130,16 @@ export class InstanceRefresher {
       }
     }
 
-    if (claim && writes.length > 0) {
+    // The old representation must not outlive the change: what cannot be rewritten is deleted (a
+    // deletion the store cannot take now waits for replay).
+    const unwritten = (failed: readonly ManyWrite[]) => failed.forEach(write => deletions.add(current.layout.userKey(write.key)))
+    if (!claim) unwritten(writes)
+    else if (writes.length > 0) {
       try {
         await current.store.writeMany(writes, claim.seq)
       } catch (error) {
         current.report(error, { operation: 'write', key: writes[0].key })
-        // The old representation must not outlive the change: delete what could not be rewritten.
-        for (const write of writes) deletions.add(current.layout.userKey(write.key))
+        unwritten(writes)
       }
     }
     for (const key of requests.immediate) deletions.add(key)

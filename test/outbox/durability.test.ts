@@ -103,7 +103,7 @@ for (const db of testDatabases()) {
 
       it('without the outbox says through onError how many it dropped', async () => {
         await cached(false)
-        const dropped = await shutDownDuringPause(false, 3000, 0.3)
+        const dropped = await shutDownDuringPause(false, 6000, 0.3)
         expect(dropped).to.have.length(1)
         expect(dropped[0].fault).to.match(/^shutdown\(\): \d+ invalidations were not delivered within 0\.3 s and dropped/)
         expect(await suite.staleness()).to.deep.equal(ALL_STALE)
@@ -111,7 +111,7 @@ for (const db of testDatabases()) {
 
       it('with the outbox leaves them in the table, and a relay delivers them', async () => {
         await cached(true)
-        expect(await shutDownDuringPause(true, 3000, 0.3)).to.deep.equal([])
+        expect(await shutDownDuringPause(true, 6000, 0.3)).to.deep.equal([])
         expect(await suite.outboxRows()).to.equal(3)
         expect(await relay()).to.equal(3)
         expect(await suite.staleness()).to.deep.equal(FRESH)

@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import sinon from 'sinon'
 import { DataTypes, Model, Sequelize } from 'sequelize'
 import { cacheme, configure, registerInvalidModels, relayOutbox, startRelay, type OutboxOptions } from '../../src'
 import { Outbox } from '../../src/outbox/outbox'
@@ -174,7 +175,7 @@ for (const db of testDatabases()) {
 
     it('a committer that cannot reach Redis keeps its row; a relay that cannot either keeps it too, then delivers it', async () => {
       await seeded('redis', { timeout: 0.1 })
-      await redisClient().call('CLIENT', 'PAUSE', '1500', 'WRITE')
+      await redisClient().call('CLIENT', 'PAUSE', '10000', 'WRITE')
       try {
         await shelf.sequelize.transaction(async transaction => (await shelf.Book.findByPk(1, { transaction }))!.update({ title: 'new 1' }, { transaction }))
         expect(await outboxRows(), 'kept while its invalidation waits in the replay queue').to.equal(1)
@@ -189,6 +190,18 @@ for (const db of testDatabases()) {
       expect(await relayOutbox()).to.equal(1)
       expect(await outboxRows()).to.equal(0)
       expect(await title(1)).to.equal('new 1')
+    })
+
+    it('a refresh whose claim fails deletes the instance instead of leaving it stale', async () => {
+      await seeded('redis', { outbox: undefined })
+      const { runtime } = await import('../../src/config')
+      const claim = sinon.stub(runtime().store, 'claimMany').rejects(new Error('connection lost'))
+      try {
+        await (await shelf.Book.findByPk(1))!.update({ title: 'new 1' })
+      } finally {
+        claim.restore()
+      }
+      expect(await staleness(shelf, cache, title)).to.deep.equal(FRESH)
     })
 
     it('startRelay() delivers what is left every interval until stopped', async () => {
