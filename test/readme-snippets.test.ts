@@ -68,6 +68,7 @@ const PRELUDES: Record<string, string> = {
   'ESM and CommonJS #1': '',
   'Tags and manual invalidation #1': '',
   'Grace #1': `import { Model } from 'sequelize'\nimport { cachemeTags, invalidate } from 'cacheme'`,
+  'Guarantees #1': '',
   'Instance cache #1': MODELS,
   'When Redis fails #1': LOGGING,
   'Metrics #1': LOGGING + EXPRESS,

@@ -2,8 +2,9 @@ import type { Model, ModelStatic, Transaction, WhereOptions } from 'sequelize'
 import { report, runtime } from '../config'
 import { CachemeError } from '../errors'
 import type { ModelClass } from '../options'
-import { asUpdated, failOpen, findRows } from './affected-rows'
+import { failOpen } from './affected-rows'
 import { whenCommitted } from './after-commit'
+import { announceAffected, readAffected, type AffectedRows, type BulkOperation } from './bulk-writes'
 import { asWritten, findConflicting, type ConflictOptions } from './conflicting-rows'
 import { watchCounters } from './counters'
 import { asRemovedOrRestored, asSaved, readUnloadedColumns } from './instance-rows'
@@ -12,6 +13,8 @@ import { watchTransactions } from './transaction-reads'
 const HOOK_NAME = 'cacheme'
 /** Rows a write is about to touch, found by its before-hook for its after-hook. */
 const FOUND = Symbol('cacheme.foundRows')
+/** The same for a bulk write (Model.update / destroy / restore with a where). */
+const AFFECTED = Symbol('cacheme.affectedRows')
 
 interface WriteOptions extends ConflictOptions {
   where?: WhereOptions
@@ -25,6 +28,7 @@ interface WriteOptions extends ConflictOptions {
   /** upsert: the record it writes, built from its values. */
   instance?: Model
   [FOUND]?: Model[]
+  [AFFECTED]?: AffectedRows
 }
 
 /**
@@ -156,14 +160,14 @@ function install(model: ModelStatic<Model>): void {
   })
 
   for (const operation of ['Update', 'Destroy', 'Restore'] as const) {
-    hook(`beforeBulk${operation}`, (options: WriteOptions) => {
+    hook(`beforeBulk${operation}`, async (options: WriteOptions) => {
       // Sequelize runs the per-row hooks itself.
-      if (!options.individualHooks) return find(options, () => findAffected(model, operation, options))
+      if (!options.individualHooks && enabled()) options[AFFECTED] = await findAffected(model, operation, options)
     })
-    hook(`afterBulk${operation}`, async (options: WriteOptions) => {
-      const rows = found(options)
-      if (!rows) return
-      return changed(operation === 'Update' ? [...rows, ...(await asUpdated(model, rows, options.attributes, { transaction: options.transaction }))] : rows, options)
+    hook(`afterBulk${operation}`, (options: WriteOptions) => {
+      const affected = options[AFFECTED]
+      delete options[AFFECTED]
+      if (affected) return announceAffected(model, affected, operation, options, rows => changed(rows, options))
     })
   }
   watchCounters(model, changed)
@@ -174,6 +178,6 @@ function install(model: ModelStatic<Model>): void {
  * Sequelize has already put the scope and, for an update, the paranoid clause into `where`;
  * a destroy touches only live rows unless forced.
  */
-function findAffected(model: ModelStatic<Model>, operation: 'Update' | 'Destroy' | 'Restore', options: WriteOptions): Promise<Model[]> {
-  return findRows(model, options.where ?? {}, { transaction: options.transaction, paranoid: operation === 'Destroy' && !options.force })
+function findAffected(model: ModelStatic<Model>, operation: BulkOperation, options: WriteOptions): Promise<AffectedRows> {
+  return readAffected(model, options.where ?? {}, { transaction: options.transaction, paranoid: operation === 'Destroy' && !options.force })
 }
