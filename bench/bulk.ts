@@ -128,8 +128,8 @@ interface Dataset {
   readonly dialect: ChildTask['dialect']
   readonly rows: number
   readonly contenders: readonly Hooks[]
-  /** A fresh copy of the populated table; the string is the child's `database`. */
-  copy(): Promise<string>
+  /** A fresh copy of the populated table, the `index`-th; the string is the child's `database`. */
+  copy(index: number): Promise<string>
   close(): Promise<void>
 }
 
@@ -143,22 +143,22 @@ async function populate(sequelize: Sequelize, rows: number): Promise<void> {
   await sequelize.query(`INSERT INTO users (id, name, "teamId") SELECT i, 'user', (i - 1) % 1000 FROM (${numbers}) AS numbers`)
 }
 
+/** What a dataset is, apart from how it is copied and closed. */
+function described(dialect: ChildTask['dialect'], rows: number, contenders: readonly Hooks[]): Omit<Dataset, 'copy' | 'close'> {
+  return { title: `${dialect === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, ${rows.toLocaleString('en')} rows`, dialect, rows, contenders }
+}
+
 async function sqliteDataset(rows: number, contenders: readonly Hooks[]): Promise<Dataset> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cacheme-bulk-'))
   const template = path.join(dir, 'template.sqlite')
   const sequelize = openDatabase('sqlite', template)
   await populate(sequelize, rows)
   await sequelize.close()
-  let copies = 0
   return {
-    title: `SQLite, ${rows.toLocaleString('en')} rows`,
-    dialect: 'sqlite',
-    rows,
-    contenders,
-    async copy() {
-      const file = path.join(dir, `copy${copies++}.sqlite`)
-      fs.copyFileSync(template, file)
-      return file
+    ...described('sqlite', rows, contenders),
+    async copy(index) {
+      fs.copyFileSync(template, path.join(dir, `copy${index}.sqlite`))
+      return path.join(dir, `copy${index}.sqlite`)
     },
     async close() {
       fs.rmSync(dir, { recursive: true, force: true })
@@ -175,16 +175,11 @@ async function postgresDataset(rows: number, contenders: readonly Hooks[]): Prom
   const template = openDatabase('postgres', urlOf('bulk_template'))
   await populate(template, rows)
   await template.close()
-  let copies = 0
   return {
-    title: `PostgreSQL, ${rows.toLocaleString('en')} rows`,
-    dialect: 'postgres',
-    rows,
-    contenders,
-    async copy() {
-      const database = `bulk_copy${copies++}`
-      await admin.query(`CREATE DATABASE ${database} TEMPLATE bulk_template`)
-      return urlOf(database)
+    ...described('postgres', rows, contenders),
+    async copy(index) {
+      await admin.query(`CREATE DATABASE bulk_copy${index} TEMPLATE bulk_template`)
+      return urlOf(`bulk_copy${index}`)
     },
     async close() {
       await admin.close()
@@ -201,12 +196,13 @@ const CONTENDER_NAMES: Record<Hooks, string> = {
 
 async function measure(dataset: Dataset, redis: BenchRedis, admin: Redis): Promise<Section> {
   const results = new Map<Hooks, ChildResult[]>(dataset.contenders.map(hooks => [hooks, []]))
+  let copies = 0
   for (let round = 0; round < ROUNDS; round++) {
     for (let i = 0; i < dataset.contenders.length; i++) {
       const hooks = dataset.contenders[(i + round) % dataset.contenders.length]
       if (hooks === 'no limit' && round > 0) continue
       await admin.flushdb()
-      const result = runChild({ dialect: dataset.dialect, database: await dataset.copy(), redis: redis.url, hooks })
+      const result = runChild({ dialect: dataset.dialect, database: await dataset.copy(copies++), redis: redis.url, hooks })
       console.log(`bulk: ${dataset.title}, ${hooks}, round ${round + 1}: ${Math.round(result.ms)} ms, peak RSS ${Math.round(result.maxRssMb)} MB, ${result.stale} stale`)
       results.get(hooks)!.push(result)
     }

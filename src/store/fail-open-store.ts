@@ -25,6 +25,9 @@ export interface FailOpenOptions {
 const FAILURES_TO_OPEN = 2
 const COOLDOWN_MS = 500
 
+/** Stops the steps of a delivery whose attempt has ended; nobody waits for it. */
+const ABANDONED = new CachemeError('STORE_TIMEOUT', 'an invalidation step after its delivery timed out')
+
 /** How one attempt to deliver an invalidation ended: its count, or its fault and what is left of it. */
 type Attempt = { readonly delivered: true; readonly count: number } | { readonly delivered: false; readonly fault: unknown; readonly rest: PendingInvalidation }
 
@@ -167,18 +170,25 @@ export class FailOpenStore implements Store {
     return 0
   }
 
-  /** One delivery within the timeout per step; on a fault, what is left is the steps not yet done. */
+  /**
+   * One delivery within the timeout per step; on a fault, what is left is the steps not yet done.
+   * A delivery that timed out goes on in the background: it stops at its next step, since what is
+   * left of it waits for the replay.
+   */
   async #attempt(invalidation: PendingInvalidation): Promise<Attempt> {
     let done = 0
+    let abandoned = false
     try {
       const count = await this.#bounded(progress =>
         this.#deliver(invalidation, settled => {
+          if (abandoned) throw ABANDONED
           done = settled ?? done
           progress()
         }),
       )
       return { delivered: true, count }
     } catch (fault) {
+      abandoned = true
       return { delivered: false, fault, rest: remainderOf(invalidation, done) }
     }
   }

@@ -166,6 +166,30 @@ describe('invalidations that retrying cannot deliver', function () {
     }
   })
 
+  it('a step that times out ends its delivery there: the replay sends that step again, and every later step once', async () => {
+    configure({ redis: client, prefix: `po${prefix}:`, timeout: 0.2, onError })
+    const keys = Array.from({ length: 1_000 }, (_, i) => `Row:${i}`)
+    const original = scripts.cachemePopSets.bind(client)
+    const firstSets: unknown[] = []
+    sinon.stub(scripts, 'cachemePopSets').callsFake(async (...args: unknown[]) => {
+      firstSets.push(args[2])
+      if (firstSets.length === 2) await sleep(1_500)
+      return original(...args)
+    })
+
+    await invalidateDependencies(keys)
+    await drained()
+    await sleep(2_000) // past the slow step: a delivery that went on would have sent its next steps by now
+    expect(onError.firstCall.args[0]).to.be.instanceOf(CachemeError).with.property('code', 'STORE_TIMEOUT')
+    const sends = new Map<unknown, number>()
+    for (const set of firstSets) sends.set(set, (sends.get(set) ?? 0) + 1)
+    expect(sends.get(firstSets[1]), 'the step that timed out: once, and once by the replay').to.equal(2)
+    expect(
+      [...sends].filter(([set, count]) => set !== firstSets[1] && count !== 1),
+      'every other step once',
+    ).to.deep.equal([])
+  })
+
   it('delivers an invalidation of 150,000 keys, and keeps serving', async () => {
     const keys = Array.from({ length: 150_000 }, (_, i) => `Row:${i}`)
     const rows = [0, 75_000, 149_999].map(i => counter(`Cached:${i}`, keys[i]))
