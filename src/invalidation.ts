@@ -1,4 +1,4 @@
-import { report, runtime } from './config'
+import { report, runtime, type Runtime } from './config'
 import { CachemeError } from './errors'
 import { cachemeEvents } from './events'
 import { metrics } from './metrics'
@@ -62,21 +62,33 @@ export async function invalidate(target: InvalidateTarget): Promise<number> {
  * reported, never thrown: a write to the database must not fail because the cache did.
  */
 export async function invalidateDependencies(invalidKeys: Iterable<string>, options: InvalidateOptions = {}): Promise<void> {
-  const { store, layout, enabled } = runtime()
   const keys = [...new Set(invalidKeys)]
-  if (!enabled || keys.length === 0) return
+  if (keys.length === 0) return
+  await invalidateForModel(keys, ({ store, layout }) =>
+    store.invalidateSets(
+      keys.map(key => layout.invalidSet(key)),
+      options,
+    ),
+  )
+}
+
+/**
+ * Invalidates every entry under the prefix: what a bulk write over more rows than its model's
+ * `cachemeBulkLimit` does instead of naming each row's keys. Faults are reported, never thrown.
+ */
+export function invalidateEverything(): Promise<void> {
+  return invalidateForModel('*', ({ store }) => store.deleteMatching('*'))
+}
+
+/** A model change's invalidation: counted, announced as `model`, its faults reported. */
+async function invalidateForModel(concerned: string | readonly string[], deliver: (current: Runtime) => Promise<number>): Promise<void> {
+  const current = runtime()
+  if (!current.enabled) return
   issued++
   try {
-    cachemeEvents.emit(
-      'invalidate',
-      await store.invalidateSets(
-        keys.map(key => layout.invalidSet(key)),
-        options,
-      ),
-      'model',
-    )
+    cachemeEvents.emit('invalidate', await deliver(current), 'model')
   } catch (error) {
-    report(error, { operation: 'invalidate', key: keys })
+    report(error, { operation: 'invalidate', key: concerned })
   }
 }
 

@@ -69,6 +69,7 @@ const PRELUDES: Record<string, string> = {
   'Tags and manual invalidation #1': '',
   'Grace #1': `import { Model } from 'sequelize'\nimport { cachemeTags, invalidate } from 'cacheme'`,
   'Request scope #1': '',
+  'Guarantees #1': '',
   'Instance cache #1': MODELS,
   'When Redis fails #1': LOGGING,
   'Durable invalidation #1': '',

@@ -1,7 +1,7 @@
 import type { Model, ModelStatic } from 'sequelize'
 import { nothingWaiting, report, runtime } from '../config'
 import { CachemeError } from '../errors'
-import { invalidateDependencies } from '../invalidation'
+import { invalidateDependencies, invalidateEverything } from '../invalidation'
 import { OptionChecks } from '../option-checks'
 import type { ChangeJob } from '../sequelize/change-listener'
 import { changeListeners } from '../sequelize/model-change'
@@ -103,6 +103,7 @@ async function deliverRow(outbox: Outbox, row: OutboxRow): Promise<boolean> {
  */
 async function deliverPortably(job: ChangeJob): Promise<boolean> {
   const { store, layout } = runtime()
+  if (job.everything) await invalidateEverything()
   const instances = job.instances ?? []
   if (instances.length > 0) {
     try {

@@ -3,7 +3,7 @@ import { CachemeError } from '../errors'
 interface Pending {
   deadline: number
   readonly reject: (error: Error) => void
-  readonly settled: ((ok: boolean) => void) | undefined
+  readonly settled: ((ok: boolean, error?: unknown) => void) | undefined
 }
 
 /**
@@ -20,17 +20,17 @@ export class Deadlines {
   /**
    * Settles as `operation` does, or rejects with STORE_TIMEOUT past the deadline. An operation of
    * many steps calls `progress` after each, which moves its deadline: the timeout bounds each step.
-   * `settled` hears once how it ended (true: it resolved in time), before the caller does, without
-   * a promise of its own on the hot path.
+   * `settled` hears once how it ended (true: it resolved in time; false with the error), before the
+   * caller does, without a promise of its own on the hot path.
    */
-  run<T>(operation: (progress: () => void) => Promise<T>, settled?: (ok: boolean) => void): Promise<T> {
+  run<T>(operation: (progress: () => void) => Promise<T>, settled?: (ok: boolean, error?: unknown) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const pending: Pending = { deadline: Date.now() + this.timeoutMs, reject, settled }
       this.#pending.add(pending)
       this.#watch()
       const failed = (error: unknown) => {
         if (!this.#pending.delete(pending)) return // timed out: already rejected
-        settled?.(false)
+        settled?.(false, error)
         reject(error)
       }
       let running: Promise<T>
@@ -59,8 +59,9 @@ export class Deadlines {
     for (const pending of this.#pending) {
       if (pending.deadline > now) continue
       this.#pending.delete(pending)
-      pending.settled?.(false)
-      pending.reject(new CachemeError('STORE_TIMEOUT', `the store did not answer within ${this.timeoutMs} ms`))
+      const timeout = new CachemeError('STORE_TIMEOUT', `the store did not answer within ${this.timeoutMs} ms`)
+      pending.settled?.(false, timeout)
+      pending.reject(timeout)
     }
     if (this.#pending.size === 0) {
       clearInterval(this.#timer)

@@ -18,13 +18,70 @@ export interface RowLookup {
  * holds its scope. Every lookup of the rows a write touches goes through here.
  */
 export function findRows(model: ModelStatic<Model>, where: WhereOptions, lookup: RowLookup = {}): Promise<Model[]> {
-  return model.unscoped().findAll({
+  return model.unscoped().findAll(queryOf(model, where, lookup))
+}
+
+/** Rows per query when the rows of a write are read in pages. */
+export const PAGE_ROWS = 1000
+
+/**
+ * The rows findRows would find, a page at a time, in primary key order: each page is the next
+ * rows after the last key of the one before (keyset pagination), so that no more than one page is
+ * loaded at once however many rows match. The first page may be smaller (`firstPageRows`); stops
+ * after `maxRows`. A model without a primary key is read in one page.
+ */
+export async function* rowPages(
+  model: ModelStatic<Model>,
+  where: WhereOptions,
+  lookup: RowLookup = {},
+  { pageRows = PAGE_ROWS, firstPageRows = pageRows, maxRows = Infinity }: { pageRows?: number; firstPageRows?: number; maxRows?: number } = {},
+): AsyncGenerator<Model[]> {
+  const keys = model.primaryKeyAttributes
+  if (keys.length === 0) {
+    yield await findRows(model, where, lookup)
+    return
+  }
+  const { and } = libraryOf(model)!.Op
+  const order = keyOrder(keys)
+  for (let read = 0, last: Model | undefined; read < maxRows;) {
+    const limit = Math.min(last ? pageRows : firstPageRows, maxRows - read)
+    const page = await model.unscoped().findAll({ ...queryOf(model, last ? { [and]: [where, following(model, keys, last)] } : where, lookup), order, limit })
+    if (page.length > 0) yield page
+    if (page.length < limit) return
+    read += page.length
+    last = page[page.length - 1]
+  }
+}
+
+/**
+ * Whether `where` matches more than `count` rows: one query that skips `count` of them in primary
+ * key order and reads the key of the next, if any, building no instance.
+ */
+export async function matchesMoreThan(model: ModelStatic<Model>, where: WhereOptions, lookup: RowLookup, count: number): Promise<boolean> {
+  const keys = model.primaryKeyAttributes
+  const next = await model
+    .unscoped()
+    .findAll({ ...queryOf(model, where, lookup), lock: undefined, attributes: [...keys], order: keyOrder(keys), offset: count, limit: 1, raw: true })
+  return next.length > 0
+}
+
+const keyOrder = (keys: readonly string[]) => keys.map(key => [key, 'ASC'] as [string, string])
+
+function queryOf(model: ModelStatic<Model>, where: WhereOptions, lookup: RowLookup) {
+  return {
     where,
     transaction: lookup.transaction,
     lock: currentTransaction(model, lookup) ? true : undefined,
     paranoid: lookup.paranoid ?? false,
     attributes: lookup.attributes ? [...lookup.attributes] : undefined,
-  })
+  }
+}
+
+/** The rows after `last` in the order of these key columns: (a, b) > (x, y) is a > x, or a = x and b > y. */
+function following(model: ModelStatic<Model>, keys: readonly string[], last: Model): WhereOptions {
+  const { or, gt } = libraryOf(model)!.Op
+  const clauses = keys.map((key, i) => ({ ...Object.fromEntries(keys.slice(0, i).map(before => [before, last.getDataValue(before)])), [key]: { [gt]: last.getDataValue(key) } }))
+  return clauses.length === 1 ? clauses[0] : { [or]: clauses }
 }
 
 /** The rows as the write left them, found again by primary key: the database computed what it wrote, or it was not all given. */

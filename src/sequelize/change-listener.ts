@@ -11,6 +11,8 @@ export interface ChangeJob {
   readonly grace?: boolean
   /** Instance keys as `keyFor` makes them, without the prefix. */
   readonly instances?: readonly string[]
+  /** Every entry under the prefix: a bulk write past its model's `cachemeBulkLimit`. */
+  readonly everything?: boolean
 }
 
 /** What a listener will do about a change. */

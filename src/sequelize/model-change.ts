@@ -1,10 +1,12 @@
 import type { Model, ModelStatic, Transaction, WhereOptions } from 'sequelize'
-import { delivering, report, runtime } from '../config'
+import { delivering, nothingWaiting, report, runtime } from '../config'
 import { CachemeError } from '../errors'
+import { invalidateEverything } from '../invalidation'
 import type { ModelClass } from '../options'
 import { keepIntent, outboxOf, recordChange, takeIntent, type ChangeJobs } from '../outbox/durable-change'
-import { asUpdated, failOpen, findRows } from './affected-rows'
+import { failOpen } from './affected-rows'
 import { currentTransaction, whenCommitted } from './after-commit'
+import { announceAffected, isPastLimit, pagesOf, readAffected, type AffectedRows, type BulkOperation } from './bulk-writes'
 import type { ChangeJob, ChangeListener, ChangeWork } from './change-listener'
 import { asWritten, findConflicting, type ConflictOptions } from './conflicting-rows'
 import { watchCounters } from './counters'
@@ -14,6 +16,8 @@ import { watchTransactions } from './transaction-reads'
 const HOOK_NAME = 'cacheme'
 /** Rows a write is about to touch, found by its before-hook for its after-hook. */
 const FOUND = Symbol('cacheme.foundRows')
+/** The same for a bulk write (Model.update / destroy / restore with a where). */
+const AFFECTED = Symbol('cacheme.affectedRows')
 
 /** The options of a write that listeners are told of. */
 interface ChangeOptions {
@@ -31,9 +35,27 @@ interface WriteOptions extends ConflictOptions, ChangeOptions {
   /** upsert: the record it writes, built from its values. */
   instance?: Model
   [FOUND]?: Model[]
+  [AFFECTED]?: AffectedRows
 }
 
 const listeners = new WeakMap<object, Set<ChangeListener>>()
+
+/**
+ * The work of a bulk write past its model's `cachemeBulkLimit`: every entry under the prefix,
+ * recorded in the outbox like any change (a relay delivers it as `everything`).
+ */
+const EVERYTHING: readonly [string, ChangeWork][] = [
+  [
+    'cacheme.everything',
+    {
+      job: () => ({ everything: true }),
+      run: async () => {
+        await invalidateEverything()
+        return nothingWaiting()
+      },
+    },
+  ],
+]
 
 /**
  * Installs, once per model, what sees every write path: hooks on save/create/update, destroy,
@@ -77,9 +99,12 @@ export function changeListeners(model: ModelStatic<Model>): ReadonlySet<ChangeLi
  * row per part), and the row deleted once the store took it all. `intent` names the intent the
  * write's before-hook recorded outside a transaction (`announceIntent`), which this completes.
  */
-export async function announceChange(model: ModelStatic<Model>, rows: readonly Model[], options: ChangeOptions | undefined, intent: object | undefined = options): Promise<void> {
+export function announceChange(model: ModelStatic<Model>, rows: readonly Model[], options: ChangeOptions | undefined, intent: object | undefined = options): Promise<void> {
+  return announceWork(model, workOf(model, rows), options, intent)
+}
+
+async function announceWork(model: ModelStatic<Model>, work: readonly [string, ChangeWork][], options: ChangeOptions | undefined, intent: object | undefined): Promise<void> {
   const intended = takeIntent(options, intent)
-  const work = workOf(model, rows)
   // Nothing to do now (a lookup failed): an intent stays for a relay to deliver.
   if (work.length === 0) return
   const outbox = outboxOf(model)
@@ -102,10 +127,14 @@ export async function announceChange(model: ModelStatic<Model>, rows: readonly M
  * nothing; a write that then fails leaves an extra invalidation, which is harmless. `intent`
  * names it for the write's after-hook, as `announceChange` takes it.
  */
-async function announceIntent(model: ModelStatic<Model>, rows: readonly Model[], options: ChangeOptions, intent: object): Promise<void> {
+function announceIntent(model: ModelStatic<Model>, rows: readonly Model[], options: ChangeOptions, intent: object): Promise<void> {
+  return intendWork(model, () => workOf(model, rows), options, intent)
+}
+
+async function intendWork(model: ModelStatic<Model>, workNow: () => readonly [string, ChangeWork][], options: ChangeOptions, intent: object): Promise<void> {
   if (!runtime().enabled || currentTransaction(model, options)) return
   const outbox = outboxOf(model)
-  const work = outbox ? workOf(model, rows) : []
+  const work = outbox ? workNow() : []
   const recorded = outbox && work.length > 0 ? await recordChange(outbox, model, jobsOf(work), null) : undefined
   if (recorded) keepIntent(options, intent, recorded)
 }
@@ -215,14 +244,20 @@ function install(model: ModelStatic<Model>): void {
   })
 
   for (const operation of ['Update', 'Destroy', 'Restore'] as const) {
-    hook(`beforeBulk${operation}`, (options: WriteOptions) => {
+    hook(`beforeBulk${operation}`, async (options: WriteOptions) => {
       // Sequelize runs the per-row hooks itself.
-      if (!options.individualHooks) return find(options, () => findAffected(model, operation, options))
+      if (options.individualHooks || !enabled()) return
+      const affected = (options[AFFECTED] = await findAffected(model, operation, options))
+      // Outside a transaction, an intent per page, which its announcement completes.
+      if (isPastLimit(affected)) return intendWork(model, () => EVERYTHING, options, options)
+      for (const page of pagesOf(affected)) await intend(model.bulkBuild(page, { raw: true, isNewRecord: false }), options, page)
     })
-    hook(`afterBulk${operation}`, async (options: WriteOptions) => {
-      const rows = found(options)
-      if (!rows) return
-      return changed(operation === 'Update' ? [...rows, ...(await asUpdated(model, rows, options.attributes, { transaction: options.transaction }))] : rows, options)
+    hook(`afterBulk${operation}`, (options: WriteOptions) => {
+      const affected = options[AFFECTED]
+      delete options[AFFECTED]
+      if (!affected) return
+      if (isPastLimit(affected)) return announceWork(model, EVERYTHING, options, options)
+      return announceAffected(model, affected, operation, options, (rows, page) => changed(rows, options, page))
     })
   }
   watchCounters(model, changed)
@@ -233,6 +268,6 @@ function install(model: ModelStatic<Model>): void {
  * Sequelize has already put the scope and, for an update, the paranoid clause into `where`;
  * a destroy touches only live rows unless forced.
  */
-function findAffected(model: ModelStatic<Model>, operation: 'Update' | 'Destroy' | 'Restore', options: WriteOptions): Promise<Model[]> {
-  return findRows(model, options.where ?? {}, { transaction: options.transaction, paranoid: operation === 'Destroy' && !options.force })
+function findAffected(model: ModelStatic<Model>, operation: BulkOperation, options: WriteOptions): Promise<AffectedRows> {
+  return readAffected(model, options.where ?? {}, { transaction: options.transaction, paranoid: operation === 'Destroy' && !options.force })
 }

@@ -6,7 +6,7 @@ import type { Model, ModelStatic, WhereOptions } from 'sequelize'
  * dependency, so it is never imported at run time.
  */
 interface SequelizeLibrary {
-  readonly Op: { readonly and: symbol; readonly or: symbol }
+  readonly Op: { readonly and: symbol; readonly or: symbol; readonly gt: symbol }
   readonly Utils: { readonly SequelizeMethod: abstract new (...args: never[]) => object }
   /** Set by `Sequelize.useCLS(namespace)`: the namespace that holds the current transaction. */
   readonly _cls?: { get(key: string): unknown }

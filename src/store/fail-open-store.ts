@@ -1,8 +1,9 @@
-import type { ErrorHandler } from '../errors'
+import { CachemeError, type ErrorHandler } from '../errors'
 import type { EntryRef } from '../keys'
 import { CircuitBreaker } from '../resilience/circuit-breaker'
 import { Deadlines } from '../resilience/deadlines'
-import { ReplayQueue, type PendingInvalidation } from '../resilience/replay-queue'
+import { ReplayQueue, isEverything, remainderOf, type PendingInvalidation } from '../resilience/replay-queue'
+import { isRetryable } from '../resilience/retryable'
 import { UNAVAILABLE, type GcOptions, type GcReport, type InvalidateOptions, type ManyRead, type ManyWrite, type ReadResult, type Store, type WriteRequest } from './store'
 
 export interface FailOpenOptions {
@@ -24,12 +25,20 @@ export interface FailOpenOptions {
 const FAILURES_TO_OPEN = 2
 const COOLDOWN_MS = 500
 
+/** Stops the steps of a delivery whose attempt has ended; nobody waits for it. */
+const ABANDONED = new CachemeError('STORE_TIMEOUT', 'an invalidation step after its delivery timed out')
+
+/** How one attempt to deliver an invalidation ended: its count, or its fault and what is left of it. */
+type Attempt = { readonly delivered: true; readonly count: number } | { readonly delivered: false; readonly fault: unknown; readonly rest: PendingInvalidation }
+
 /**
  * Wraps a remote store so that callers never hang or fail because of it: every operation is
  * bounded by a timeout; a circuit breaker skips the store while it is down; an invalidation that
- * cannot be delivered is queued and replayed in order once the store answers again. While any
- * invalidation is waiting, this process serves nothing from the cache and stores nothing, since
- * it cannot tell which entries the waiting invalidations would delete.
+ * cannot be delivered is queued and replayed in order once the store answers again, a large one
+ * from the step where it stopped. While any invalidation is waiting, this process serves nothing
+ * from the cache and stores nothing, since it cannot tell which entries the waiting invalidations
+ * would delete. An invalidation that retrying cannot deliver (the store refuses it) is replaced by
+ * one of everything under the prefix, so that no invalidation can block the queue for good.
  */
 export class FailOpenStore implements Store {
   readonly #inner: Store
@@ -99,8 +108,8 @@ export class FailOpenStore implements Store {
     return this.#invalidate({ kind: 'sets', sets, options })
   }
 
-  deleteEntries(entries: readonly EntryRef[]): Promise<number> {
-    return this.#invalidate({ kind: 'entries', entries })
+  deleteEntries(entries: readonly EntryRef[], options?: Pick<InvalidateOptions, 'onProgress'>): Promise<number> {
+    return this.#invalidate({ kind: 'entries', entries, options })
   }
 
   deleteMatching(pattern: string): Promise<number> {
@@ -151,23 +160,79 @@ export class FailOpenStore implements Store {
   /** Delivers now when nothing is waiting and the store is reachable; else queues, reports, and returns 0. */
   async #invalidate(invalidation: PendingInvalidation): Promise<number> {
     if (this.#replay.size === 0 && this.#breaker.allows()) {
-      try {
-        return await this.#bounded(progress => this.#deliver(invalidation, progress))
-      } catch (error) {
-        this.#options.report(error, { operation: 'invalidate', key: keysConcerned(invalidation) })
-      }
+      const attempt = await this.#attempt(invalidation)
+      if (attempt.delivered) return attempt.count
+      this.#failed(invalidation, attempt, false)
+    } else {
+      this.#replay.push(invalidation)
     }
-    this.#replay.push(invalidation)
     this.#scheduleReplay()
     return 0
   }
 
-  #deliver(invalidation: PendingInvalidation, onProgress: () => void): Promise<number> {
+  /**
+   * One delivery within the timeout per step; on a fault, what is left is the steps not yet done.
+   * A delivery that timed out goes on in the background: it stops at its next step, since what is
+   * left of it waits for the replay.
+   */
+  async #attempt(invalidation: PendingInvalidation): Promise<Attempt> {
+    let done = 0
+    let abandoned = false
+    try {
+      const count = await this.#bounded(progress =>
+        this.#deliver(invalidation, settled => {
+          if (abandoned) throw ABANDONED
+          done = settled ?? done
+          progress()
+        }),
+      )
+      return { delivered: true, count }
+    } catch (fault) {
+      abandoned = true
+      return { delivered: false, fault, rest: remainderOf(invalidation, done) }
+    }
+  }
+
+  /**
+   * After a failed delivery (`queued`: the first waiting one). A fault that may pass leaves the
+   * rest waiting; returns 'wait'. One that retrying cannot fix is reported and replaced by an
+   * invalidation of everything under the prefix, delivered next; when that is what the store
+   * refuses, it is given up, so that this process serves again. Returns 'next'.
+   */
+  #failed(invalidation: PendingInvalidation, attempt: Attempt & { delivered: false }, queued: boolean): 'wait' | 'next' {
+    const { fault, rest } = attempt
+    if (isRetryable(fault)) {
+      if (queued) this.#replay.replaceFirst(rest)
+      else {
+        this.#options.report(fault, { operation: 'invalidate', key: keysConcerned(invalidation) })
+        this.#replay.push(rest)
+      }
+      return 'wait'
+    }
+    const reason = fault instanceof Error ? fault.message : String(fault)
+    if (isEverything(invalidation)) {
+      const message = `invalidating every entry under the prefix failed and retrying cannot help (${reason}): it is given up so that this process serves again, and entries cached before it may be stale`
+      this.#options.report(new CachemeError('STORE_FAILED', message, { cause: fault }), { operation: 'invalidate', key: keysConcerned(invalidation) })
+      if (queued) this.#replay.shift()
+      return 'next'
+    }
+    const message = `an invalidation failed and retrying cannot help (${reason}): every entry under the prefix is invalidated instead`
+    this.#options.report(new CachemeError('STORE_FAILED', message, { cause: fault }), { operation: 'invalidate', key: keysConcerned(invalidation) })
+    this.#replay.coverEverything()
+    return 'next'
+  }
+
+  /** The caller's onProgress hears of the steps too (counted from the first set or entry of this delivery). */
+  #deliver(invalidation: PendingInvalidation, progress: (done?: number) => void): Promise<number> {
+    const onProgress = (done?: number) => {
+      progress(done)
+      if (invalidation.kind !== 'pattern') invalidation.options?.onProgress?.(done)
+    }
     switch (invalidation.kind) {
       case 'sets':
         return this.#inner.invalidateSets(invalidation.sets, { ...invalidation.options, onProgress })
       case 'entries':
-        return this.#inner.deleteEntries(invalidation.entries)
+        return this.#inner.deleteEntries(invalidation.entries, { onProgress })
       case 'pattern':
         return this.#inner.deleteMatching(invalidation.pattern, { onProgress })
     }
@@ -182,18 +247,18 @@ export class FailOpenStore implements Store {
     this.#retry.unref()
   }
 
-  /** Delivers waiting invalidations in order, stopping at the first that still fails. */
+  /** Delivers waiting invalidations in order, stopping at the first whose fault may pass. */
   async #drain(): Promise<void> {
     let delivered = 0
     for (let next = this.#replay.peek(); next !== undefined; next = this.#replay.peek()) {
       if (!this.#breaker.allows()) break
-      try {
-        await this.#bounded(progress => this.#deliver(next!, progress))
-      } catch {
+      const attempt = await this.#attempt(next)
+      if (attempt.delivered) {
+        this.#replay.shift()
+        delivered++
+      } else if (this.#failed(next, attempt, true) === 'wait') {
         break
       }
-      this.#replay.shift()
-      delivered++
     }
     if (delivered > 0) this.#options.onReplay?.(delivered, this.#replay.size)
     if (this.#replay.size > 0) {
@@ -207,7 +272,8 @@ export class FailOpenStore implements Store {
     return this.#deadlines.run(operation, this.#tellBreaker)
   }
 
-  readonly #tellBreaker = (ok: boolean): void => (ok ? this.#breaker.succeeded() : this.#breaker.failed())
+  // A refusal is an answer: the store is up, only this request cannot be served.
+  readonly #tellBreaker = (ok: boolean, error?: unknown): void => (ok || !isRetryable(error) ? this.#breaker.succeeded() : this.#breaker.failed())
 }
 
 /** The keys, sets or pattern an invalidation names, for the fault's context. */

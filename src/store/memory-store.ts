@@ -95,8 +95,8 @@ export class MemoryStore implements Store {
     return done
   }
 
-  /** Mirrors pop-sets.lua, with every member in one step. */
-  async invalidateSets(sets: readonly string[], { grace = true }: InvalidateOptions = {}): Promise<number> {
+  /** Mirrors pop-sets.lua, with every set and member in one step (one raise of the sequence, as there). */
+  async invalidateSets(sets: readonly string[], { grace = true, onProgress }: InvalidateOptions = {}): Promise<number> {
     if (sets.length === 0) return 0
     this.#raise(sets.map(set => this.layout.guard(set)))
     const now = Date.now()
@@ -109,15 +109,18 @@ export class MemoryStore implements Store {
         invalidated += grace && this.#keepStale(entry, now) ? 1 : this.#delete(entry, now)
       }
     }
+    onProgress?.(sets.length)
     return invalidated
   }
 
-  async deleteEntries(entries: readonly EntryRef[]): Promise<number> {
+  /** Mirrors delete-entries.lua, in one step. */
+  async deleteEntries(entries: readonly EntryRef[], { onProgress }: Pick<InvalidateOptions, 'onProgress'> = {}): Promise<number> {
     if (entries.length === 0) return 0
     this.#raise(entries.map(entry => this.layout.guard(entry.full)))
     const now = Date.now()
     let deleted = 0
     for (const entry of entries) deleted += this.#delete(entry, now)
+    onProgress?.(entries.length)
     return deleted
   }
 
@@ -196,9 +199,12 @@ export class MemoryStore implements Store {
     return entry.field === undefined ? this.#keys.get(entry.key, now) : this.#keys.hget(entry.key, entry.field, now)
   }
 
-  /** Keeps a fresh entry that has grace, stale from now for its grace (pop-sets.lua); false if it has none. */
+  /**
+   * Keeps a fresh entry that has grace, stale from now for its grace (pop-sets.lua); false if it has
+   * none, or if its name holds the other kind (the script reads it under pcall).
+   */
   #keepStale(entry: EntryRef, now: number): boolean {
-    const stored = this.#value(entry, now)
+    const stored = this.#keys.holds(entry.key, entry.field, now) ? this.#value(entry, now) : undefined
     const stale = stored === undefined ? undefined : staleFrom(stored, now)
     if (!stale) return false
     const expiresAt = now + stale.graceMs
@@ -207,9 +213,13 @@ export class MemoryStore implements Store {
     return true
   }
 
-  /** Deletes one entry; returns 1 if it was stored and unexpired. */
+  /**
+   * Deletes one entry; returns 1 if it was stored and unexpired. A field of a name that holds a
+   * string is not stored: nothing is deleted (the scripts' HDEL runs under pcall).
+   */
   #delete(entry: EntryRef, now: number): number {
-    return entry.field === undefined ? this.#keys.del(entry.key, now) : this.#keys.hdel(entry.key, entry.field, now)
+    if (entry.field === undefined) return this.#keys.del(entry.key, now)
+    return this.#keys.holds(entry.key, undefined, now) ? 0 : this.#keys.hdel(entry.key, entry.field, now)
   }
 
   /** liveness.lua: whether the entry a set member names is stored and unexpired. */

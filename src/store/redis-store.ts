@@ -8,8 +8,14 @@ import { ReadBatcher } from './read-batcher'
 import { GUARD_TTL_MS, LAZY_PRUNE_MIN_SIZE, LAZY_PRUNE_SAMPLE, gcBatchSize, guardsOf, lifetime } from './store'
 import type { GcOptions, GcReport, InvalidateOptions, ManyRead, ManyWrite, ReadResult, Store, WriteRequest } from './store'
 
-/** Members removed per script call: large sets are emptied in steps so Redis keeps serving others. */
-const POP_BATCH = 500
+/**
+ * A large invalidation goes in steps so that Redis keeps serving others between them, each step one
+ * script call of at most this many sets (or entries) and popped members: about a millisecond of
+ * server time, and never more arguments than a call can carry.
+ */
+export const SETS_PER_STEP = 128
+export const MEMBERS_PER_STEP = 256
+export const ENTRIES_PER_STEP = 256
 const SCAN_COUNT = 1000
 const CLOSE_PATIENCE_MS = 1000
 
@@ -19,7 +25,10 @@ type Client = Redis | Cluster
 interface ScriptCommands {
   cachemeWrite(numberOfKeys: number, ...args: (string | number)[]): Promise<number>
   cachemeRaiseGuards(numberOfKeys: number, ...args: (string | number)[]): Promise<number>
-  cachemePopSets(numberOfKeys: number, ...args: (string | number)[]): Promise<[number, number]>
+  /** One step of invalidateSets: resolves to [its sequence, entries invalidated, sets emptied]. */
+  cachemePopSets(numberOfKeys: number, ...args: (string | number)[]): Promise<[number, number, number]>
+  /** One step of deleteEntries: resolves to [its sequence, entries deleted]. */
+  cachemeDeleteEntries(numberOfKeys: number, ...args: (string | number)[]): Promise<[number, number]>
   cachemeLiveMembers(set: string, now: number): Promise<string[]>
   cachemeReleaseLease(lease: string, token: string): Promise<number>
   cachemeWriteMany(numberOfKeys: number, ...args: (string | number)[]): Promise<number>
@@ -30,26 +39,35 @@ interface ScriptCommands {
 
 /** The rule telling live entries from dead ones, shared by the scripts that prune. */
 const LIVENESS = 'liveness.lua'
+/** The invalidation sequence and the guards stamped with it, shared by the scripts that invalidate. */
+const SEQUENCE = 'sequence.lua'
 
-const SCRIPTS: Record<keyof ScriptCommands, { file: string; numberOfKeys?: number; uses?: string }> = {
-  cachemeWrite: { file: 'write.lua', uses: LIVENESS },
-  cachemeRaiseGuards: { file: 'raise-guards.lua' },
-  cachemePopSets: { file: 'pop-sets.lua', uses: LIVENESS },
-  cachemeLiveMembers: { file: 'live-members.lua', numberOfKeys: 1, uses: LIVENESS },
+const SCRIPTS: Record<keyof ScriptCommands, { file: string; numberOfKeys?: number; uses?: readonly string[] }> = {
+  cachemeWrite: { file: 'write.lua', uses: [LIVENESS] },
+  cachemeRaiseGuards: { file: 'raise-guards.lua', uses: [SEQUENCE] },
+  cachemePopSets: { file: 'pop-sets.lua', uses: [SEQUENCE, LIVENESS] },
+  cachemeDeleteEntries: { file: 'delete-entries.lua', uses: [SEQUENCE] },
+  cachemeLiveMembers: { file: 'live-members.lua', numberOfKeys: 1, uses: [LIVENESS] },
   cachemeReleaseLease: { file: 'release-lease.lua', numberOfKeys: 1 },
   cachemeWriteMany: { file: 'write-many.lua' },
-  cachemePruneSet: { file: 'prune-set.lua', numberOfKeys: 1, uses: LIVENESS },
-  cachemePruneHash: { file: 'prune-hash.lua', numberOfKeys: 1, uses: LIVENESS },
+  cachemePruneSet: { file: 'prune-set.lua', numberOfKeys: 1, uses: [LIVENESS] },
+  cachemePruneHash: { file: 'prune-hash.lua', numberOfKeys: 1, uses: [LIVENESS] },
 }
 
 const readScript = (file: string) => readFileSync(join(__dirname, 'scripts', file), 'utf8')
+
+/** A script with its libraries before it (Redis scripts cannot load one another), and its `#!lua` flags line, if any, first. */
+function composeScript(file: string, uses: readonly string[] = []): string {
+  const body = readScript(file)
+  const flags = body.startsWith('#!') ? body.slice(0, body.indexOf('\n') + 1) : ''
+  return flags + uses.map(readScript).join('') + body.slice(flags.length)
+}
 
 function defineScripts(client: Client): Client & ScriptCommands {
   const target = client as Client & Partial<ScriptCommands>
   for (const [name, { file, numberOfKeys, uses }] of Object.entries(SCRIPTS)) {
     if (typeof (target as unknown as Record<string, unknown>)[name] === 'function') continue
-    // A library is prepended: Redis scripts cannot load one another.
-    const lua = (uses ? readScript(uses) : '') + readScript(file)
+    const lua = composeScript(file, uses)
     client.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys })
   }
   return target as Client & ScriptCommands
@@ -145,32 +163,46 @@ export class RedisStore implements Store {
     return this.#client.cachemeWriteMany(2 + keys.length, this.layout.seq, this.layout.everythingGuard, ...keys, seq, ...values)
   }
 
+  /**
+   * In steps of at most SETS_PER_STEP sets and MEMBERS_PER_STEP members: the first raises the
+   * sequence, and every step stamps the guards of its sets with that one sequence before it pops
+   * them, so a large invalidation neither blocks Redis nor raises the sequence more than once.
+   */
   async invalidateSets(sets: readonly string[], { grace = true, onProgress }: InvalidateOptions = {}): Promise<number> {
-    if (sets.length === 0) return 0
-    await this.#raise(sets.map(set => this.layout.guard(set)))
-    let deleted = 0
-    for (let left = 1; left > 0;) {
-      const [removed, remaining] = await this.#client.cachemePopSets(sets.length, ...sets, POP_BATCH, Date.now(), grace ? 1 : 0)
-      onProgress?.()
-      deleted += removed
-      left = remaining
+    let seq = 0
+    let invalidated = 0
+    for (let done = 0; done < sets.length;) {
+      const step = sets.slice(done, done + SETS_PER_STEP)
+      const keys = step.flatMap(set => [set, this.layout.guard(set)])
+      const [raised, removed, emptied] = await this.#client.cachemePopSets(
+        1 + keys.length,
+        this.layout.seq,
+        ...keys,
+        seq,
+        GUARD_TTL_MS,
+        MEMBERS_PER_STEP,
+        Date.now(),
+        grace ? 1 : 0,
+      )
+      seq = raised
+      invalidated += removed
+      done += emptied
+      onProgress?.(done)
     }
-    return deleted
+    return invalidated
   }
 
-  async deleteEntries(entries: readonly EntryRef[]): Promise<number> {
-    if (entries.length === 0) return 0
-    await this.#raise(entries.map(entry => this.layout.guard(entry.full)))
-    const pipeline = this.#client.pipeline()
-    for (const { key, field } of entries) {
-      if (field === undefined) pipeline.del(key)
-      else pipeline.hdel(key, field)
-    }
-    const results = (await pipeline.exec()) ?? []
+  /** In steps of at most ENTRIES_PER_STEP entries, sharing one sequence as invalidateSets' steps do. */
+  async deleteEntries(entries: readonly EntryRef[], { onProgress }: Pick<InvalidateOptions, 'onProgress'> = {}): Promise<number> {
+    let seq = 0
     let deleted = 0
-    for (const [error, count] of results) {
-      if (error) throw error
-      deleted += Number(count)
+    for (let done = 0; done < entries.length; done += ENTRIES_PER_STEP) {
+      const step = entries.slice(done, done + ENTRIES_PER_STEP)
+      const keys = step.flatMap(({ key, full }) => [key, this.layout.guard(full)])
+      const [raised, removed] = await this.#client.cachemeDeleteEntries(1 + keys.length, this.layout.seq, ...keys, seq, GUARD_TTL_MS, ...step.map(({ field }) => field ?? ''))
+      seq = raised
+      deleted += removed
+      onProgress?.(done + step.length)
     }
     return deleted
   }

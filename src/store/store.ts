@@ -106,7 +106,7 @@ export interface Store {
    */
   invalidateSets(sets: readonly string[], options?: InvalidateOptions): Promise<number>
   /** Raises the entries' guards and deletes them. Returns entries deleted. */
-  deleteEntries(entries: readonly EntryRef[]): Promise<number>
+  deleteEntries(entries: readonly EntryRef[], options?: Pick<InvalidateOptions, 'onProgress'>): Promise<number>
   /**
    * Raises the prefix-wide guard and deletes the entries a pattern matches inside the prefix
    * (`KeyLayout.match`): whole keys, or with a `>` hash fields. Returns keys or fields deleted.
@@ -156,8 +156,12 @@ export const UNAVAILABLE = new CachemeError('STORE_UNAVAILABLE', 'the store is b
 export interface InvalidateOptions {
   /** false: entries with grace are deleted too, not kept stale. Default true. */
   readonly grace?: boolean
-  /** Called after each step of a long invalidation, so that a caller's timeout bounds each step, not the whole. */
-  readonly onProgress?: () => void
+  /**
+   * Called after each step of a long invalidation, so that a caller's timeout bounds each step, not
+   * the whole. For sets and entries, `done` says how many of them, from the first, are invalidated:
+   * an invalidation that fails later can resume there.
+   */
+  readonly onProgress?: (done?: number) => void
 }
 
 /** How long an entry is kept: its ttl and then its grace; 0 (no ttl) keeps it until invalidated. */

@@ -335,6 +335,91 @@ export function storeConformance(name: string, create: (layout: KeyLayout) => Pr
       })
     })
 
+    describe('large invalidations', () => {
+      /** Writes entries with one sequence read before, in batches, as concurrent misses would. */
+      async function putMany(keys: readonly string[], setsOf: (key: string, i: number) => string[]) {
+        const seq = await sequence()
+        for (let from = 0; from < keys.length; from += 500) {
+          const batch = keys.slice(from, from + 500)
+          const written = await Promise.all(batch.map((key, i) => store.write({ entry: entry(key), value: 'v', ttlMs: 0, sets: setsOf(key, from + i), seq })))
+          expect(written.every(Boolean), 'every write stored').to.equal(true)
+        }
+      }
+
+      it('invalidates thousands of sets in one call: each entry once, and every older write to them refused', async () => {
+        const sets = range(3_000).map(i => dep(`Row:${i}`))
+        const listed = range(1_000).map(i => (i % 2 ? `Own:${i}` : `Hash:${i % 7}>f${i}`))
+        const crowd = range(1_200).map(i => `Crowd:${i}`)
+        await putMany(listed, (_, i) => [sets[i * 3]])
+        await putMany(crowd, () => [sets[1_500]])
+        const before = await sequence()
+
+        expect(await store.invalidateSets(sets)).to.equal(listed.length + crowd.length)
+        const left = await Promise.all([...listed, ...crowd].map(key => get(key)))
+        expect(left.filter(value => value !== undefined)).to.deep.equal([])
+        for (const set of [sets[0], sets[1_500], sets[2_999]]) expect(await members(set)).to.deep.equal([])
+        for (const set of [sets[0], sets[1], sets[1_500], sets[2_999]]) {
+          expect(await store.write({ entry: entry('Late'), value: 'stale', ttlMs: 0, sets: [set], seq: before }), set).to.equal(false)
+        }
+        await put('Late', 'fresh', { sets: [sets[2_999]] })
+        expect(await get('Late')).to.equal('fresh')
+      })
+
+      it('tells its progress: how many sets, from the first, are done, up to all of them', async () => {
+        const sets = range(1_000).map(i => dep(`Row:${i}`))
+        await putMany(
+          range(700).map(i => `Crowd:${i}`),
+          () => [sets[10]],
+        )
+        const progress: number[] = []
+        await store.invalidateSets(sets, { onProgress: done => progress.push(done!) })
+        expect(progress.at(-1)).to.equal(sets.length)
+        expect(
+          progress.every((done, i) => done >= 0 && done <= sets.length && (i === 0 || done >= progress[i - 1])),
+          `progress ${progress}`,
+        ).to.equal(true)
+      })
+
+      it('deletes thousands of entries in one call, refusing every older write to them, and tells its progress', async () => {
+        const keys = range(2_500).map(i => (i % 2 ? `Own:${i}` : `Hash:${i % 7}>f${i}`))
+        await putMany(keys, () => [])
+        const before = await sequence()
+        const progress: number[] = []
+
+        expect(
+          await store.deleteEntries(
+            [...keys, 'Absent'].map(key => entry(key)),
+            { onProgress: done => progress.push(done!) },
+          ),
+        ).to.equal(keys.length)
+        expect((await Promise.all(keys.map(key => get(key)))).filter(value => value !== undefined)).to.deep.equal([])
+        for (const key of [keys[0], keys[1], keys[2_499], 'Absent']) {
+          expect(await store.write({ entry: entry(key), value: 'stale', ttlMs: 0, sets: [], seq: before }), key).to.equal(false)
+        }
+        expect(progress.at(-1)).to.equal(keys.length + 1)
+      })
+
+      it('deletes nothing, and fails nothing, for a field of a name that holds a string', async () => {
+        await put('Book:1', 'own')
+        expect(await store.deleteEntries([entry('Book:1>owner'), entry('Book:2')])).to.equal(0)
+        expect(await get('Book:1')).to.equal('own')
+      })
+
+      for (const grace of [true, false]) {
+        it(`empties a set listing a field of a name that now holds a string, invalidating its other members${grace ? ', with grace' : ''}`, async () => {
+          await put('Book:1>owner', 'field', { sets: [dep('Owner')], graceMs: 60_000, ttlMs: 60_000 })
+          await store.deleteEntries([entry('Book:1>owner')])
+          await put('Book:1', 'own', { graceMs: 60_000, ttlMs: 60_000 })
+          await put('Book:2', 'other', { sets: [dep('Owner')] })
+
+          expect(await store.invalidateSets([dep('Owner')], { grace })).to.equal(1)
+          expect(await get('Book:1')).to.equal('own')
+          expect(await get('Book:2')).to.equal(undefined)
+          expect(await members(dep('Owner'))).to.deep.equal([])
+        })
+      }
+    })
+
     describe('deleteMatching', () => {
       it('deletes the entries matching a glob, counting a hash as one key', async () => {
         await put('Book:1', 'v')
