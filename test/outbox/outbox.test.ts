@@ -142,6 +142,34 @@ for (const db of testDatabases()) {
       expect(await staleness(shelf, cache, title)).to.deep.equal(FRESH)
     })
 
+    it('a bulk write past its limit records "everything", which a relay delivers when its committer did not', async () => {
+      await seeded('redis')
+      const invalidation = await import('../../src/invalidation')
+      // The committer dies in its delivery, before it did anything: its row is never settled.
+      const stalled = sinon.stub(invalidation, 'invalidateEverything').rejects(new Error('the committer died here'))
+      Object.assign(shelf.Book, { cachemeBulkLimit: 1 })
+      try {
+        // A real death never returns; the stub's error comes back through the commit's delivery.
+        const died = await shelf.sequelize
+          .transaction(transaction => shelf.Book.update({ title: 'renamed' }, { where: {}, transaction }))
+          .then(
+            () => undefined,
+            (error: Error) => error.message,
+          )
+        expect(died).to.equal('the committer died here')
+        expect(stalled.callCount, 'the committer started its delivery').to.equal(1)
+        expect(await outboxRows()).to.equal(1)
+        expect((await staleness(shelf, cache, title)).titles, 'the old titles are still served').to.be.above(0)
+        stalled.restore()
+        await sleep(RELAY_AFTER * 1000 + 50)
+        expect(await relayOutbox()).to.equal(1)
+        expect(await staleness(shelf, cache, title)).to.deep.equal(FRESH)
+      } finally {
+        stalled.restore()
+        Object.assign(shelf.Book, { cachemeBulkLimit: undefined })
+      }
+    })
+
     it('outside a transaction, an intent holds what only the write tells (a computed owner) before the delivery begins', async () => {
       await seeded('redis')
       const book = (await shelf.Book.findByPk(1))!
