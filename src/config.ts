@@ -2,6 +2,10 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { ErrorContext, ErrorHandler } from './errors'
 import { cachemeEvents } from './events'
 import { KeyLayout } from './keys'
+import { localSettings, type LocalOptions, type LocalSettings } from './local/local-options'
+import { LocalTierStore } from './local/local-store'
+import type { LocalTier } from './local/local-tier'
+import { openLocalTier } from './local/open-tier'
 import { metrics } from './metrics'
 import { OptionChecks } from './option-checks'
 import { SingleFlight } from './single-flight'
@@ -79,6 +83,16 @@ export interface ConfigureOptions {
    * configure({ redis, maxValueBytes: 512 * 1024 })
    */
   readonly maxValueBytes?: number
+  /**
+   * An in-process tier in front of Redis for `@cacheme` methods and the instance cache, kept
+   * coherent by Redis's client tracking: a hit costs no round trip, and every change Redis sees
+   * (through cacheme or not) drops the value here within the propagation delay. Needs a standalone
+   * Redis; a method opts out with `local: false`. See the README's "In-process tier".
+   * @default undefined: no in-process tier
+   * @example
+   * configure({ redis, local: { maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, ttl: 60 } })
+   */
+  readonly local?: LocalOptions
 }
 
 /** The configuration in force; decorated methods read it on every call. */
@@ -98,7 +112,7 @@ export interface Runtime {
   readonly pendingInvalidations?: () => number
 }
 
-const OPTION_NAMES: readonly (keyof ConfigureOptions)[] = ['redis', 'store', 'prefix', 'enabled', 'ttl', 'onError', 'timeout', 'replayQueueSize', 'maxValueBytes']
+const OPTION_NAMES: readonly (keyof ConfigureOptions)[] = ['redis', 'store', 'prefix', 'enabled', 'ttl', 'onError', 'timeout', 'replayQueueSize', 'maxValueBytes', 'local']
 const DEFAULT_PREFIX = 'CM:'
 const DEFAULT_TIMEOUT_MS = 250
 const DEFAULT_REPLAY_QUEUE_SIZE = 10_000
@@ -168,6 +182,7 @@ export function createRuntime(options: ConfigureOptions): Runtime {
   const onError = checks.optionalFunction('onError', options.onError) ?? warn
   const enabled = checks.optionalBoolean('enabled', options.enabled) ?? true
   const layout = new KeyLayout(options.prefix ?? DEFAULT_PREFIX)
+  const local = localSettings(checks, options.local)
   // A handler that throws must not break the caller; a skipped store was reported when it failed.
   const report: ErrorHandler = (error, context) => {
     if (error === UNAVAILABLE) return
@@ -178,7 +193,7 @@ export function createRuntime(options: ConfigureOptions): Runtime {
       // the handler's own failure has nowhere better to go
     }
   }
-  const { store, pendingInvalidations } = createStore(options, layout, checks, {
+  const { store, pendingInvalidations } = createStore(options, layout, checks, local, {
     timeoutMs,
     replayLimit,
     report,
@@ -189,7 +204,13 @@ export function createRuntime(options: ConfigureOptions): Runtime {
   return { store, layout, enabled, ttlMs, report, maxValueBytes, flights: new SingleFlight(), pendingInvalidations }
 }
 
-function createStore(options: ConfigureOptions, layout: KeyLayout, checks: OptionChecks, failOpen: FailOpenOptions): Pick<Runtime, 'store' | 'pendingInvalidations'> {
+function createStore(
+  options: ConfigureOptions,
+  layout: KeyLayout,
+  checks: OptionChecks,
+  local: LocalSettings | undefined,
+  failOpen: FailOpenOptions,
+): Pick<Runtime, 'store' | 'pendingInvalidations'> {
   const { redis, store } = options
   if (store !== undefined && store !== 'memory' && store !== 'redis') checks.fail(`store must be 'memory' or 'redis', got ${JSON.stringify(store)}`)
   if (store === 'memory' || (store === undefined && redis === undefined)) {
@@ -197,12 +218,23 @@ function createStore(options: ConfigureOptions, layout: KeyLayout, checks: Optio
     return { store: new MemoryStore(layout) }
   }
   if (redis === undefined) checks.fail("store 'redis' needs the redis option")
+  // Client tracking is per node, and a subscriber on one node cannot hear of another's keys.
+  if (local && redis instanceof Cluster) checks.fail('local needs a standalone Redis: client tracking is per node, so an in-process tier cannot be kept coherent on a Cluster')
   const remote = (client: Redis | Cluster, owned: boolean) => {
+    let tier: LocalTier | undefined
+    // Redis skipped: what the tier holds was vouched for by a server that may have changed since.
+    const onCircuit: FailOpenOptions['onCircuit'] = state => {
+      if (state === 'open') tier?.clear()
+      failOpen.onCircuit?.(state)
+    }
     // The store defines its script commands first: an auto-pipelining client builds its pipeline
     // from the commands it knows when the first command is sent.
-    const store = new FailOpenStore(new RedisStore(client, layout, owned), failOpen)
+    const failOpenStore = new FailOpenStore(new RedisStore(client, layout, owned), { ...failOpen, onCircuit })
     warnOnUnsafeEviction(client)
-    return { store, pendingInvalidations: () => store.pendingInvalidations }
+    const pendingInvalidations = () => failOpenStore.pendingInvalidations
+    if (!local) return { store: failOpenStore, pendingInvalidations }
+    tier = openLocalTier(client as Redis, layout, local, failOpen.timeoutMs, { onState: (state, reason) => cachemeEvents.emit('local', state, reason) })
+    return { store: new LocalTierStore(failOpenStore, tier, pendingInvalidations), pendingInvalidations }
   }
   if (redis instanceof Redis || redis instanceof Cluster || isRedisClient(redis)) return remote(redis, false)
   if (typeof redis === 'string') {

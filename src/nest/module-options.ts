@@ -38,6 +38,7 @@ const CONFIGURE_OPTIONS: Record<keyof ConfigureOptions, true> = {
   timeout: true,
   replayQueueSize: true,
   maxValueBytes: true,
+  local: true,
 }
 const MODULE_OPTIONS = [...Object.keys(CONFIGURE_OPTIONS), 'models']
 
