@@ -37,11 +37,16 @@ export class LocalTierStore implements Store {
     return kept !== undefined ? Promise.resolve(kept) : this.#readThrough(entry, options)
   }
 
+  /**
+   * The invalidation of the written key comes back to this process too: waiting for it means the
+   * next read of the key is kept, instead of being overtaken by it.
+   */
   async write(request: WriteRequest): Promise<boolean> {
     try {
       return await this.#inner.write(request)
     } finally {
       this.#tier.forget([request.entry.key])
+      await this.#tier.caughtUp()
     }
   }
 
@@ -75,6 +80,7 @@ export class LocalTierStore implements Store {
       return await this.#inner.writeMany(writes, seq)
     } finally {
       this.#tier.forget(writes.map(write => write.key))
+      await this.#tier.caughtUp()
     }
   }
 
