@@ -4,7 +4,7 @@ import { cachemeEvents } from './events'
 import { KeyLayout } from './keys'
 import { localSettings, type LocalOptions, type LocalSettings } from './local/local-options'
 import { LocalTierStore } from './local/local-store'
-import type { LocalTier } from './local/local-tier'
+import type { TierHooks } from './local/local-tier'
 import { openLocalTier } from './local/open-tier'
 import { metrics } from './metrics'
 import { OptionChecks } from './option-checks'
@@ -221,10 +221,11 @@ function createStore(
   // Client tracking is per node, and a subscriber on one node cannot hear of another's keys.
   if (local && redis instanceof Cluster) checks.fail('local needs a standalone Redis: client tracking is per node, so an in-process tier cannot be kept coherent on a Cluster')
   const remote = (client: Redis | Cluster, owned: boolean) => {
-    let tier: LocalTier | undefined
+    const onState: TierHooks['onState'] = (state, reason) => cachemeEvents.emit('local', state, reason)
+    const tier = local && openLocalTier(client as Redis, layout, local, failOpen.timeoutMs, { onState })
     // Redis skipped: what the tier holds was vouched for by a server that may have changed since.
     const onCircuit: FailOpenOptions['onCircuit'] = state => {
-      if (state === 'open') tier?.clear()
+      if (state === 'open' && tier) tier.clear()
       failOpen.onCircuit?.(state)
     }
     // The store defines its script commands first: an auto-pipelining client builds its pipeline
@@ -232,9 +233,7 @@ function createStore(
     const failOpenStore = new FailOpenStore(new RedisStore(client, layout, owned), { ...failOpen, onCircuit })
     warnOnUnsafeEviction(client)
     const pendingInvalidations = () => failOpenStore.pendingInvalidations
-    if (!local) return { store: failOpenStore, pendingInvalidations }
-    tier = openLocalTier(client as Redis, layout, local, failOpen.timeoutMs, { onState: (state, reason) => cachemeEvents.emit('local', state, reason) })
-    return { store: new LocalTierStore(failOpenStore, tier, pendingInvalidations), pendingInvalidations }
+    return { store: tier ? new LocalTierStore(failOpenStore, tier, pendingInvalidations) : failOpenStore, pendingInvalidations }
   }
   if (redis instanceof Redis || redis instanceof Cluster || isRedisClient(redis)) return remote(redis, false)
   if (typeof redis === 'string') {

@@ -1,4 +1,5 @@
 export { configure, shutdown, type ConfigureOptions } from './config'
+export type { LocalChoice, LocalOptions } from './local/local-options'
 export { cacheme, type CachemeDecorator } from './decorator'
 export type { Container } from './container'
 export type { CachemeOptions, InvalidKeys, M2MCacheKeys, ModelClass } from './options'

@@ -70,6 +70,7 @@ const PRELUDES: Record<string, string> = {
   'Grace #1': `import { Model } from 'sequelize'\nimport { cachemeTags, invalidate } from 'cacheme'`,
   'Instance cache #1': MODELS,
   'When Redis fails #1': LOGGING,
+  'In-process tier #1': '',
   'Metrics #1': LOGGING + EXPRESS,
   'Metrics #2': `import type { MeterProvider } from '@opentelemetry/api'\ndeclare const meterProvider: MeterProvider`,
   'Redis memory and eviction #1': LOGGING,

@@ -1,31 +1,20 @@
 import { expect } from 'chai'
-import Redis, { Cluster } from 'ioredis'
+import { Cluster } from 'ioredis'
 import { BaseCache, cacheme, CachemeError, cachemeTags, configure, invalidate, prometheusMetrics } from '../../src'
 import { runtime } from '../../src/config'
 import type { LocalTierStore } from '../../src/local/local-store'
-import { startRedisServer, type RedisServer } from '../../tools/redis-server'
 import { sleep } from '../support/backends'
-import { nextLocalState, redisCli, until } from './support'
+import { nextLocalState, privateRedis, redisCli, until } from './support'
 
 describe('in-process tier through configure({ local })', function () {
-  let server: RedisServer
-  let direct: Redis
+  const redis = privateRedis()
   let run = 0
   let prefix: string
 
-  before(async () => {
-    server = await startRedisServer()
-    direct = new Redis(server.url)
-  })
-  after(async () => {
-    configure({ store: 'memory', onError: () => {} })
-    direct.disconnect()
-    await server.stop()
-  })
   beforeEach(async () => {
     prefix = `lc${++run}:`
     const serving = nextLocalState('serving')
-    configure({ redis: server.url, prefix, onError: () => {}, local: { heartbeat: 0.1 } })
+    configure({ redis: redis.server.url, prefix, onError: () => {}, local: { heartbeat: 0.1 } })
     await serving
   })
   afterEach(() => configure({ store: 'memory', onError: () => {} }))
@@ -90,7 +79,7 @@ describe('in-process tier through configure({ local })', function () {
     const { fn } = getter()
     await fn()
     await fn()
-    await redisCli(server.port, 'HSET', `${prefix}Row:1`, 'view', '0|"from redis-cli"')
+    await redisCli(redis.server.port, 'HSET', `${prefix}Row:1`, 'view', '0|"from redis-cli"')
     await until(async () => (await fn()) === 'from redis-cli', 'the change to be seen', 1000)
   })
 
@@ -114,7 +103,7 @@ describe('in-process tier through configure({ local })', function () {
     await fn()
     expect(tier().usage.entries).to.equal(1)
     const bypassed = nextLocalState('bypassed')
-    await server.restart()
+    await redis.server.restart()
     await bypassed
     expect(tier().usage.entries).to.equal(0)
     source.value = 'after restart'
@@ -136,14 +125,14 @@ describe('in-process tier through configure({ local })', function () {
     await cache.updateInstance('Person', 1)
     expect(await name(), 'the refresh cleared the tier when it returned').to.equal('bob')
     tier().clear()
-    const direct = make({ local: false })
-    await name(direct)
-    await name(direct)
+    const fromRedis = make({ local: false })
+    await name(fromRedis)
+    await name(fromRedis)
     expect(tier().usage.entries).to.equal(0)
   })
 
   it('refuses local on a Redis Cluster, and bad local options, with a clear error', () => {
-    const cluster = new Cluster([{ host: '127.0.0.1', port: server.port }], { lazyConnect: true })
+    const cluster = new Cluster([{ host: '127.0.0.1', port: redis.server.port }], { lazyConnect: true })
     try {
       expect(() => configure({ redis: cluster, local: {} }))
         .to.throw(CachemeError, /configure\(\): local needs a standalone Redis/)
@@ -151,8 +140,8 @@ describe('in-process tier through configure({ local })', function () {
     } finally {
       cluster.disconnect()
     }
-    expect(() => configure({ redis: server.url, local: { maxEntries: 0 } })).to.throw(CachemeError, 'configure(): local.maxEntries must be a whole number >= 1, got 0')
-    expect(() => configure({ redis: server.url, local: { size: 1 } as never })).to.throw(CachemeError, /unknown option 'size'/)
+    expect(() => configure({ redis: redis.server.url, local: { maxEntries: 0 } })).to.throw(CachemeError, 'configure(): local.maxEntries must be a whole number >= 1, got 0')
+    expect(() => configure({ redis: redis.server.url, local: { size: 1 } as never })).to.throw(CachemeError, /unknown option 'size'/)
     expect(() => cacheme({ key: () => 'k', local: true as never })(async () => 1)).to.throw(CachemeError, /local must be false or \{ ttl \}, got boolean/)
     expect(() => cacheme({ key: () => 'k', local: { ttl: -1 } })(async () => 1)).to.throw(CachemeError, /local.ttl must be a number of seconds > 0, got -1/)
     expect(() => new BaseCache({ local: { maxEntries: 5 } })).to.throw(CachemeError, /unknown option 'maxEntries'/)

@@ -1,6 +1,5 @@
 import { expect } from 'chai'
 import Redis from 'ioredis'
-import { startRedisServer, type RedisServer } from '../../tools/redis-server'
 import { sleep } from '../support/backends'
 import { startReader } from './processes'
 import { truthKey } from './reader-protocol'
@@ -17,26 +16,18 @@ const SETTLE_MS = 500
  * passed, every reader must serve every row's last value; with the pending-read marker or the
  * flush on a lost connection switched off in the readers, some keep serving old values.
  */
+import { privateRedis } from './support'
+
 describe('in-process tier under concurrent writes and lost connections, across processes', function () {
   this.timeout(90_000)
-  let server: RedisServer
-  let direct: Redis
+  const redis = privateRedis()
   let round = 0
-
-  before(async () => {
-    server = await startRedisServer()
-    direct = new Redis(server.url)
-  })
-  after(async () => {
-    direct.disconnect()
-    await server.stop()
-  })
 
   /** Stale values the readers serve once everything settled. */
   async function staleAfterRun(disable: '' | 'marker' | 'flush', kills: boolean): Promise<{ stale: number; reads: number; writes: number }> {
     const prefix = `stress${++round}:`
-    for (let id = 1; id <= IDS; id++) await direct.multi().set(truthKey(prefix, id), 0).hset(`${prefix}Row:${id}`, 'view', '0|0').exec()
-    const readers = await Promise.all(Array.from({ length: READERS }, () => startReader(server.url, prefix, disable)))
+    for (let id = 1; id <= IDS; id++) await redis.direct.multi().set(truthKey(prefix, id), 0).hset(`${prefix}Row:${id}`, 'view', '0|0').exec()
+    const readers = await Promise.all(Array.from({ length: READERS }, () => startReader(redis.server.url, prefix, disable)))
     try {
       const hammering = readers.map(reader => reader.ask<{ reads: number }>({ op: 'hammer', ids: IDS, ms: WRITE_MS, concurrency: 16 }))
       let writes = 0
@@ -45,20 +36,20 @@ describe('in-process tier under concurrent writes and lost connections, across p
           // A few changes of one row in a row: readers are then re-reading it when the next comes.
           const id = 1 + (Math.floor(writes / 4) % IDS)
           // Written as another service would: the readers never compute, every value they hold came from Redis.
-          const value = await direct.incr(truthKey(prefix, id))
-          await direct.hset(`${prefix}Row:${id}`, 'view', `0|${value}`)
+          const value = await redis.direct.incr(truthKey(prefix, id))
+          await redis.direct.hset(`${prefix}Row:${id}`, 'view', `0|${value}`)
         }
       })()
       const faults = (async () => {
         for (const end = Date.now() + WRITE_MS - 500; kills && Date.now() < end;) {
           await sleep(200)
-          await killTierConnections(direct, Math.random() < 0.5 ? 'local' : 'invalidations')
+          await killTierConnections(redis.direct, Math.random() < 0.5 ? 'local' : 'invalidations')
         }
       })()
       await Promise.all([writing, faults])
       const reads = (await Promise.all(hammering)).reduce((sum, { reads }) => sum + reads, 0)
       await sleep(SETTLE_MS)
-      const truth = await Promise.all(Array.from({ length: IDS }, (_, i) => direct.get(truthKey(prefix, i + 1)).then(Number)))
+      const truth = await Promise.all(Array.from({ length: IDS }, (_, i) => redis.direct.get(truthKey(prefix, i + 1)).then(Number)))
       let stale = 0
       for (const reader of readers) {
         const { values } = await reader.ask<{ values: number[] }>({ op: 'check', ids: IDS })
@@ -91,8 +82,8 @@ describe('in-process tier under concurrent writes and lost connections, across p
 })
 
 /** Kills the tracking connections or the subscribers of every tier (they reconnect by themselves). */
-async function killTierConnections(direct: Redis, kind: 'local' | 'invalidations'): Promise<void> {
-  const list = String(await direct.client('LIST'))
+async function killTierConnections(admin: Redis, kind: 'local' | 'invalidations'): Promise<void> {
+  const list = String(await admin.client('LIST'))
   const ids = [...list.matchAll(new RegExp(`id=(\\d+) .*?name=cacheme:${kind}:`, 'g'))].map(match => match[1])
-  for (const id of ids) await direct.client('KILL', 'ID', id).catch(() => undefined)
+  for (const id of ids) await admin.client('KILL', 'ID', id).catch(() => undefined)
 }

@@ -4,7 +4,22 @@ import Redis from 'ioredis'
 import { cachemeEvents } from '../../src'
 import { LocalTier } from '../../src/local/local-tier'
 import type { LocalSettings } from '../../src/local/local-options'
+import { startRedisServer, type RedisServer } from '../../tools/redis-server'
 import { sleep } from '../support/backends'
+
+/** A private redis-server for the enclosing suite, and a plain client to it: started before its tests, stopped after. */
+export function privateRedis(): { readonly server: RedisServer; readonly direct: Redis } {
+  const state = {} as { server: RedisServer; direct: Redis }
+  before(async () => {
+    state.server = await startRedisServer()
+    state.direct = new Redis(state.server.url)
+  })
+  after(async () => {
+    state.direct.disconnect()
+    await state.server.stop()
+  })
+  return state
+}
 
 export const SETTINGS: LocalSettings = { maxEntries: 1000, maxBytes: 1 << 20, ttlMs: 60_000, heartbeatMs: 100 }
 
