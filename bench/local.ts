@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis'
 import { cacheme, cachemeEvents, configure, invalidate } from '../src'
+import { runtime } from '../src/config'
 import { KeyLayout } from '../src/keys'
+import type { LocalTierStore } from '../src/local/local-store'
 import { compare, formatUs, roundRatio, runAlone, type BenchRedis, type Contender, type Measured, type Section, type Verdict } from './harness'
 
 const KEYS = 64
@@ -82,6 +84,11 @@ export async function localWorkload(redis: BenchRedis): Promise<Section[]> {
   const bentoRead = (id: number) => bento.getOrSet({ key: `Book:${id}:owner`, factory: async () => ownerOf(id) })
   for (let id = 0; id < KEYS; id++) await bentoRead(id)
 
+  // The tier's own share of a hit: its lookup and the decode, without the decorator's call path.
+  const { tier, layout } = runtime().store as LocalTierStore
+  const entries = Array.from({ length: KEYS }, (_, id) => layout.entry(`Book:${id}>owner`, 'bench'))
+  const lookup = async (id: number) => JSON.parse(tier.entry(entries[id])!.value!)
+
   const sections: Section[] = []
   for (const concurrency of [1, 64]) {
     const ids = Array.from({ length: concurrency }, (_, i) => i % KEYS)
@@ -91,6 +98,7 @@ export async function localWorkload(redis: BenchRedis): Promise<Section[]> {
       { name: `@cacheme hit, Redis only (local: false), c=${concurrency}`, run: many(id => serializer.ownerFromRedis(id)), perOp: concurrency },
       { name: `@cacheme hit from the in-process tier, c=${concurrency}`, run: many(id => serializer.owner(id)), perOp: concurrency },
       { name: `BentoCache getOrSet, memory tier + Redis + bus, c=${concurrency}`, run: many(bentoRead), perOp: concurrency },
+      { name: `in-process tier lookup + JSON.parse alone (no decorator), c=${concurrency}`, run: many(lookup), perOp: concurrency },
     ]
     const results = await compare(contenders, { rounds: 5, time: 250 })
     sections.push({
@@ -101,6 +109,7 @@ export async function localWorkload(redis: BenchRedis): Promise<Section[]> {
           : `${concurrency} warm calls in flight (Promise.all over ${concurrency} keys); time per call is the batch time divided by ${concurrency}.`,
       reference: contenders[0].name,
       results,
+      notes: ['The last row is the tier alone: the rest of an in-process hit is the decorator’s call path (container, key, metrics, events), shared with the Redis hit.'],
       verdicts: localVerdicts(concurrency, results),
     })
   }
