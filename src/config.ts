@@ -2,6 +2,10 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import { CachemeError, type ErrorContext, type ErrorHandler } from './errors'
 import { cachemeEvents } from './events'
 import { KeyLayout } from './keys'
+import { localSettings, type LocalOptions, type LocalSettings } from './local/local-options'
+import { LocalTierStore } from './local/local-store'
+import type { TierHooks } from './local/local-tier'
+import { openLocalTier } from './local/open-tier'
 import { metrics } from './metrics'
 import { OptionChecks } from './option-checks'
 import { Outbox, type OutboxOptions } from './outbox/outbox'
@@ -81,6 +85,16 @@ export interface ConfigureOptions {
    */
   readonly maxValueBytes?: number
   /**
+   * An in-process tier in front of Redis for `@cacheme` methods and the instance cache, kept
+   * coherent by Redis's client tracking: a hit costs no round trip, and every change Redis sees
+   * (through cacheme or not) drops the value here within the propagation delay. Needs a standalone
+   * Redis; a method opts out with `local: false`. See the README's "In-process tier".
+   * @default undefined: no in-process tier
+   * @example
+   * configure({ redis, local: { maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, ttl: 60 } })
+   */
+  readonly local?: LocalOptions
+  /**
    * Durable invalidation: each change's invalidation is written to a table of the application's
    * database in the change's own transaction, so that it survives the death of the process that
    * made it; a relay (`startRelay()`, `cacheme relay`) delivers what a dead process left.
@@ -120,7 +134,19 @@ export interface Runtime {
   readonly outbox?: Outbox
 }
 
-const OPTION_NAMES: readonly (keyof ConfigureOptions)[] = ['redis', 'store', 'prefix', 'enabled', 'ttl', 'onError', 'timeout', 'replayQueueSize', 'maxValueBytes', 'outbox']
+const OPTION_NAMES: readonly (keyof ConfigureOptions)[] = [
+  'redis',
+  'store',
+  'prefix',
+  'enabled',
+  'ttl',
+  'onError',
+  'timeout',
+  'replayQueueSize',
+  'maxValueBytes',
+  'outbox',
+  'local',
+]
 const DEFAULT_PREFIX = 'CM:'
 const DEFAULT_TIMEOUT_MS = 250
 const DEFAULT_REPLAY_QUEUE_SIZE = 10_000
@@ -236,6 +262,7 @@ export function createRuntime(options: ConfigureOptions): Runtime {
   const onError = checks.optionalFunction('onError', options.onError) ?? warn
   const enabled = checks.optionalBoolean('enabled', options.enabled) ?? true
   const layout = new KeyLayout(options.prefix ?? DEFAULT_PREFIX)
+  const local = localSettings(checks, options.local)
   // A handler that throws must not break the caller; a skipped store was reported when it failed.
   const report: ErrorHandler = (error, context) => {
     if (error === UNAVAILABLE) return
@@ -247,7 +274,7 @@ export function createRuntime(options: ConfigureOptions): Runtime {
     }
   }
   const outbox = options.outbox === undefined ? undefined : new Outbox(options.outbox, checks)
-  const { store, pendingInvalidations } = createStore(options, layout, checks, {
+  const { store, pendingInvalidations } = createStore(options, layout, checks, local, {
     timeoutMs,
     replayLimit,
     report,
@@ -258,7 +285,13 @@ export function createRuntime(options: ConfigureOptions): Runtime {
   return { store, layout, enabled, ttlMs, report, maxValueBytes, flights: new SingleFlight(), pendingInvalidations, outbox }
 }
 
-function createStore(options: ConfigureOptions, layout: KeyLayout, checks: OptionChecks, failOpen: FailOpenOptions): Pick<Runtime, 'store' | 'pendingInvalidations'> {
+function createStore(
+  options: ConfigureOptions,
+  layout: KeyLayout,
+  checks: OptionChecks,
+  local: LocalSettings | undefined,
+  failOpen: FailOpenOptions,
+): Pick<Runtime, 'store' | 'pendingInvalidations'> {
   const { redis, store } = options
   if (store !== undefined && store !== 'memory' && store !== 'redis') checks.fail(`store must be 'memory' or 'redis', got ${JSON.stringify(store)}`)
   if (store === 'memory' || (store === undefined && redis === undefined)) {
@@ -266,12 +299,22 @@ function createStore(options: ConfigureOptions, layout: KeyLayout, checks: Optio
     return { store: new MemoryStore(layout) }
   }
   if (redis === undefined) checks.fail("store 'redis' needs the redis option")
+  // Client tracking is per node, and a subscriber on one node cannot hear of another's keys.
+  if (local && redis instanceof Cluster) checks.fail('local needs a standalone Redis: client tracking is per node, so an in-process tier cannot be kept coherent on a Cluster')
   const remote = (client: Redis | Cluster, owned: boolean) => {
+    const onState: TierHooks['onState'] = (state, reason) => cachemeEvents.emit('local', state, reason)
+    const tier = local && openLocalTier(client as Redis, layout, local, failOpen.timeoutMs, { onState })
+    // Redis skipped: what the tier holds was vouched for by a server that may have changed since.
+    const onCircuit: FailOpenOptions['onCircuit'] = state => {
+      if (state === 'open' && tier) tier.clear()
+      failOpen.onCircuit?.(state)
+    }
     // The store defines its script commands first: an auto-pipelining client builds its pipeline
     // from the commands it knows when the first command is sent.
-    const store = new FailOpenStore(new RedisStore(client, layout, owned), failOpen)
+    const failOpenStore = new FailOpenStore(new RedisStore(client, layout, owned), { ...failOpen, onCircuit })
     warnOnUnsafeEviction(client)
-    return { store, pendingInvalidations: () => store.pendingInvalidations }
+    const pendingInvalidations = () => failOpenStore.pendingInvalidations
+    return { store: tier ? new LocalTierStore(failOpenStore, tier, pendingInvalidations) : failOpenStore, pendingInvalidations }
   }
   if (redis instanceof Redis || redis instanceof Cluster || isRedisClient(redis)) return remote(redis, false)
   if (typeof redis === 'string') {

@@ -19,6 +19,8 @@ export interface CachemeEventMap {
   replay: [delivered: number, pending: number]
   /** The replay queue overflowed: every entry under the prefix will be treated as stale. */
   overflow: []
+  /** The in-process tier began serving (tracking armed) or was flushed and is bypassed until then, and why. */
+  local: [state: 'serving' | 'bypassed', reason: string]
 }
 
 export const cachemeEvents = new EventEmitter<CachemeEventMap>()

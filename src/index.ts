@@ -1,6 +1,7 @@
 export { configure, shutdown, type ConfigureOptions, type ShutdownOptions } from './config'
 export type { OutboxOptions } from './outbox/outbox'
 export { relayOutbox, startRelay, type OutboxRelay, type RelayOptions } from './outbox/relay'
+export type { LocalChoice, LocalOptions } from './local/local-options'
 export { cacheme, type CachemeDecorator } from './decorator'
 export type { Container } from './container'
 export type { CachemeOptions, InvalidKeys, M2MCacheKeys, ModelClass } from './options'

@@ -47,6 +47,7 @@ const MAX_KEY_LENGTH = 1024
  *   everything     <prefix>__everything      guard raised by pattern invalidation
  *   leases         <prefix>__lease:<key>     token of the process computing an entry
  *   statistics     <prefix>__stats:<tag>     counters of a tag over all processes (hash)
+ *   canaries       <prefix>__local:<id>      heartbeat key of one process's in-process tier
  */
 export class KeyLayout {
   readonly seq: string
@@ -149,6 +150,11 @@ export class KeyLayout {
   /** The lease that lets one process compute an entry while the others wait for it. */
   lease(entry: EntryRef): string {
     return `${this.prefix}${RESERVED}lease:${entry.full.slice(this.prefix.length)}`
+  }
+
+  /** The key one process's in-process tier changes to prove that Redis's invalidation messages reach it. */
+  localCanary(id: string): string {
+    return `${this.prefix}${RESERVED}local:${id}`
   }
 
   /** The guard of everything stored under `name` (a set or an entry): the sequence of its last invalidation. */

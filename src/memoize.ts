@@ -10,7 +10,9 @@ import { localInvalidations } from './invalidation'
 import { underLease, type LeaseTerms } from './lease'
 import { requestScope } from './scope'
 import { type Computation } from './single-flight'
-import { GUARD_TTL_MS, UNAVAILABLE } from './store/store'
+import { localPolicy } from './local/local-options'
+import { OptionChecks } from './option-checks'
+import { GUARD_TTL_MS, UNAVAILABLE, type ReadOptions } from './store/store'
 import { tagNamed } from './tags'
 import { computationReads, recordingReads } from './recorded-dependencies'
 import { insideWrittenTransaction, readsMayBeCached } from './sequelize/transaction-reads'
@@ -66,6 +68,8 @@ export class Memoized {
   readonly #graceMs: number
   /** undefined: no lease. */
   readonly #leaseMs: number | undefined
+  /** How reads use the in-process tier; undefined: as configured. */
+  readonly #readOptions: ReadOptions | undefined
   /** `ClassName.methodName` (or the function's name): errors name it, and it is the default tag. */
   #name: string
   #nameSettled = false
@@ -80,6 +84,7 @@ export class Memoized {
     this.#ttlMs = options.ttl === undefined ? undefined : Math.round(options.ttl * 1000)
     this.#graceMs = Math.round((options.grace ?? 0) * 1000)
     this.#leaseMs = options.lease ? options.lease * 1000 : undefined
+    this.#readOptions = options.local === undefined ? undefined : { local: localPolicy(new OptionChecks('@cacheme'), options.local) }
     this.#name = 'settled' in name ? name.settled : name.provisional
     if (options.tag !== undefined) this.#useTag(options.tag)
     if ('settled' in name) this.settleName(this.#name)
@@ -155,12 +160,12 @@ export class Memoized {
   /** The value found, or MISS; fills in the call's `stale` and `seq`. A fault is reported and reads as a miss without a sequence. */
   async #read(call: Call): Promise<unknown> {
     try {
-      const { value, stale, seq } = await call.runtime.store.read(call.entry)
+      const { value, stale, seq, local } = await call.runtime.store.read(call.entry, this.#readOptions)
       if (value === undefined) {
         call.seq = seq
         return MISS
       }
-      const result = this.#hit(call, decode(value))
+      const result = this.#hit(call, decode(value), local)
       call.stale = stale
       call.seq = seq
       call.payload = value
@@ -173,8 +178,9 @@ export class Memoized {
   }
 
   /** Counts and announces a call served from the cache. */
-  #hit(call: Call, result: unknown): unknown {
+  #hit(call: Call, result: unknown, local = false): unknown {
     metrics.add(this.#tag!, 'hits')
+    if (local) metrics.add(this.#tag!, 'localHits')
     cachemeEvents.emit('hit', call.key, this.#tag!)
     this.#options.hit?.(call.key, result, call.container)
     return result

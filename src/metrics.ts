@@ -2,6 +2,8 @@
 export type TagStats = {
   /** Calls served from the cache (fresh or within grace). */
   readonly hits: number
+  /** Of those, calls served from the in-process tier without Redis (counted in this process only). */
+  readonly localHits: number
   /** Calls that found nothing usable and computed, or joined a computation. */
   readonly misses: number
   /** Values written to the store. */
@@ -18,10 +20,19 @@ export type TagStats = {
 
 export type Counter = keyof TagStats
 
-const ZERO: TagStats = { hits: 0, misses: 0, stores: 0, refused: 0, invalidations: 0, errors: 0, computeMs: 0 }
+const ZERO: TagStats = { hits: 0, localHits: 0, misses: 0, stores: 0, refused: 0, invalidations: 0, errors: 0, computeMs: 0 }
 
-/** Every counter, in the order reports list them; they name the fields of the store's per-tag totals too. */
+/** Every counter, in the order reports list them. */
 export const COUNTERS = Object.keys(ZERO) as readonly Counter[]
+
+/**
+ * The counters added to the store's per-tag totals (`cacheme stats`), which they name the fields
+ * of. Local hits stay in the process: each process has a tier of its own.
+ */
+export const SHARED_COUNTERS = COUNTERS.filter((counter): counter is Exclude<Counter, 'localHits'> => counter !== 'localHits')
+
+/** The counters of a tag that go to the store. */
+export type SharedStats = Readonly<Record<(typeof SHARED_COUNTERS)[number], number>>
 
 /** How often counters are added to the shared totals in the store, for `cacheme stats`. */
 const FLUSH_INTERVAL_MS = 5_000
@@ -36,15 +47,16 @@ export class Metrics {
   readonly #totals = new Map<string, Mutable<TagStats>>()
   #unflushed = new Map<string, Mutable<TagStats>>()
   #timer: NodeJS.Timeout | undefined
-  #sink: ((deltas: ReadonlyMap<string, TagStats>) => Promise<void>) | undefined
+  #sink: ((deltas: ReadonlyMap<string, SharedStats>) => Promise<void>) | undefined
 
   /** Where flushed deltas go; set by the configuration in force. */
-  flushTo(sink: (deltas: ReadonlyMap<string, TagStats>) => Promise<void>): void {
+  flushTo(sink: (deltas: ReadonlyMap<string, SharedStats>) => Promise<void>): void {
     this.#sink = sink
   }
 
   add(tag: string, counter: Counter, amount = 1): void {
     bump(this.#totals, tag, counter, amount)
+    if (counter === 'localHits') return
     bump(this.#unflushed, tag, counter, amount)
     if (this.#timer === undefined && this.#sink !== undefined) {
       this.#timer = setTimeout(() => void this.flush(), FLUSH_INTERVAL_MS)
@@ -65,14 +77,15 @@ export class Metrics {
   async flush(): Promise<void> {
     clearTimeout(this.#timer)
     this.#timer = undefined
-    const deltas = this.#unflushed
-    if (deltas.size === 0 || this.#sink === undefined) return
+    const counted = this.#unflushed
+    if (counted.size === 0 || this.#sink === undefined) return
     this.#unflushed = new Map()
+    const deltas = new Map([...counted].map(([tag, stats]) => [tag, Object.fromEntries(SHARED_COUNTERS.map(counter => [counter, stats[counter]])) as SharedStats]))
     try {
       await this.#sink(deltas)
     } catch {
       // the sink reported it; keep the counts for the next flush
-      for (const [tag, stats] of deltas) for (const counter of COUNTERS) bump(this.#unflushed, tag, counter, stats[counter])
+      for (const [tag, stats] of deltas) for (const counter of SHARED_COUNTERS) bump(this.#unflushed, tag, counter, stats[counter])
     }
   }
 }

@@ -19,6 +19,7 @@ export interface OpenTelemetryOptions {
 /** Instrument name, unit, description and scale of each per-tag counter of src/metrics.ts. */
 const TAG_COUNTERS: Record<Counter, [name: string, unit: string, description: string, scale?: number]> = {
   hits: ['cacheme.hits', '{call}', 'Calls served from the cache.'],
+  localHits: ['cacheme.local_hits', '{call}', 'Calls served from the in-process tier, without Redis (counted in cacheme.hits too).'],
   misses: ['cacheme.misses', '{call}', 'Calls that computed or joined a computation.'],
   stores: ['cacheme.stores', '{entry}', 'Computed values stored.'],
   refused: ['cacheme.refused', '{write}', 'Writes refused because a dependency changed while computing.'],

@@ -1,4 +1,5 @@
 import type { AnyContainer, Container, ResultOf } from './container'
+import { localPolicy, type LocalChoice } from './local/local-options'
 import { OptionChecks } from './option-checks'
 
 /** Keys returned by `invalidKeys`: a string, null, or nested arrays of them. */
@@ -95,12 +96,22 @@ export interface CachemeOptions<C extends AnyContainer = Container> {
    * cacheme({ key: c => `Book:${c.book.id}>owner`, skip: process.env.NO_CACHE === '1' })
    */
   readonly skip?: boolean | ((c: C) => boolean)
+  /**
+   * The in-process tier of `configure({ local })` for this method: `false` always asks Redis (a
+   * value that must be read as Redis has it now); `{ ttl }` keeps its values here at most `ttl`
+   * seconds. Without a configured tier it does nothing.
+   * @default the configured tier, as configured
+   * @example
+   * cacheme({ key: c => `Stock:${c.item.id}`, local: false })
+   * cacheme({ key: c => `Book:${c.book.id}>summary`, local: { ttl: 5 } })
+   */
+  readonly local?: LocalChoice
 }
 
 const FUNCTION_OPTIONS = ['key', 'invalidKeys', 'hit', 'miss'] as const
 const MODEL_OPTIONS = ['invalidModels', 'invalidM2MModels'] as const
 const SECONDS_OPTIONS = ['ttl', 'grace', 'lease'] as const
-const KNOWN: readonly (keyof CachemeOptions)[] = [...FUNCTION_OPTIONS, 'skip', ...MODEL_OPTIONS, 'tag', ...SECONDS_OPTIONS]
+const KNOWN: readonly (keyof CachemeOptions)[] = [...FUNCTION_OPTIONS, 'skip', ...MODEL_OPTIONS, 'tag', ...SECONDS_OPTIONS, 'local']
 
 /** Checks decorator options when the decorator is applied, naming the method in every error. */
 export function validateOptions(options: unknown, owner: string): asserts options is CachemeOptions {
@@ -122,4 +133,5 @@ export function validateOptions(options: unknown, owner: string): asserts option
   }
   checks.optionalString('tag', given.tag)
   for (const name of SECONDS_OPTIONS) checks.milliseconds(name, given[name])
+  localPolicy(checks, given.local as CachemeOptions['local'])
 }

@@ -5,6 +5,7 @@ import { COUNTERS, metrics, type Counter } from './metrics'
 /** The exposition name and help line of each per-tag counter, and the factor to its Prometheus unit. */
 const EXPOSED: Record<Counter, [name: string, help: string, scale?: number]> = {
   hits: ['cacheme_hits_total', 'Calls served from the cache.'],
+  localHits: ['cacheme_local_hits_total', 'Calls served from the in-process tier, without Redis (counted in cacheme_hits_total too).'],
   misses: ['cacheme_misses_total', 'Calls that computed or joined a computation.'],
   stores: ['cacheme_stores_total', 'Computed values stored.'],
   refused: ['cacheme_refused_total', 'Writes refused because a dependency changed while computing.'],

@@ -73,6 +73,7 @@ const PRELUDES: Record<string, string> = {
   'Instance cache #1': MODELS,
   'When Redis fails #1': LOGGING,
   'Durable invalidation #1': '',
+  'In-process tier #1': '',
   'Metrics #1': LOGGING + EXPRESS,
   'Metrics #2': `import type { MeterProvider } from '@opentelemetry/api'\ndeclare const meterProvider: MeterProvider`,
   'Redis memory and eviction #1': LOGGING,

@@ -1,4 +1,4 @@
-import { COUNTERS } from '../metrics'
+import { SHARED_COUNTERS } from '../metrics'
 import { EXIT } from './exit'
 import { scan, startingWith } from './scan'
 import { table, type Output } from './output'
@@ -38,7 +38,7 @@ export async function stats(session: Session, out: Output): Promise<number> {
  * field is kept (processes of another version may count more than this one knows).
  */
 function totalsOf(tag: string, fields: Record<string, string>): TagTotals {
-  const counters: Record<string, number> = Object.fromEntries(COUNTERS.map(name => [name, 0]))
+  const counters: Record<string, number> = Object.fromEntries(SHARED_COUNTERS.map(name => [name, 0]))
   for (const [name, text] of Object.entries(fields)) {
     const value = Number(text)
     if (Number.isFinite(value)) counters[name] = value

@@ -1,5 +1,6 @@
 import { createRuntime, type ConfigureOptions } from '../config'
 import { CachemeError } from '../errors'
+import { localPolicy, type LocalOptions } from '../local/local-options'
 import { OptionChecks } from '../option-checks'
 import type { ModelClass } from '../options'
 import { registerInvalidModels } from '../sequelize/invalid-models'
@@ -51,6 +52,15 @@ export interface BaseCacheOptions {
    * @example new BaseCache({ redis, timeout: 0.1 })
    */
   readonly timeout?: ConfigureOptions['timeout']
+  /**
+   * The in-process tier for this cache's rows. With a store of its own (`redis`), the tier of that
+   * store, as `configure({ local })` sets one up. With the configured store: `false` always reads
+   * rows from Redis, `{ ttl }` keeps them in the configured tier at most `ttl` seconds.
+   * @default the configured tier, as configured; none for a store of its own
+   * @example new BaseCache({ local: false })
+   * @example new BaseCache({ redis: 'redis://rows.internal:6379', local: { maxEntries: 50_000, ttl: 30 } })
+   */
+  readonly local?: LocalOptions | false
   /**
    * Seconds an instance stays cached. A change rewrites it anyway, so this bounds only how long
    * a row nobody changes keeps its memory.
@@ -119,10 +129,14 @@ export class BaseCache implements InstanceSource {
     this.#fieldTypes = mergeFieldTypes(BUILTIN_FIELD_TYPES, Object.entries(checkedFieldTypes(checks, options.fieldTypes)))
     this.#app = app
     // The store options are checked by createRuntime(), as configure() checks them.
-    const { redis, store, prefix, onError, timeout } = options
-    const own = OWN_STORE_OPTIONS.some(name => options[name] !== undefined) ? createRuntime({ redis, store, prefix, onError, timeout }) : undefined
+    const { redis, store, prefix, onError, timeout, local } = options
+    const ownStore = OWN_STORE_OPTIONS.some(name => options[name] !== undefined)
+    const own = ownStore ? createRuntime({ redis, store, prefix, onError, timeout, local: local || undefined }) : undefined
+    // With the configured store, `local` says how this cache's reads use the configured tier.
+    const policy = ownStore ? undefined : localPolicy(checks, local)
     this.#registry = new ModelRegistry(this)
-    this.#storage = new InstanceStorage(own, (version, model, pk) => this.keyFor(version, model, pk), ttlMs, missingTtlMs)
+    const keyFor = (version: string, model: string, pk: Pk) => this.keyFor(version, model, pk)
+    this.#storage = new InstanceStorage(own, keyFor, ttlMs, missingTtlMs, policy === undefined ? undefined : { local: policy })
     this.#reader = new InstanceReader(this.#registry, this.#storage, this.#fieldTypes)
     // Names the cache's jobs in the outbox: the same in every process that runs this application.
     this.#refresher = new InstanceRefresher(this.#registry, this.#storage, scheduler, `instances:${app}/${this.constructor.name}`)

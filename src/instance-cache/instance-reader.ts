@@ -56,7 +56,10 @@ export class InstanceReader {
     // Inside a transaction that has written (CLS), rows are read from it, and its writes are seen.
     if (current.enabled && items.length > 0 && !insideWrittenTransaction()) {
       try {
-        read = await current.store.readMany(items.map(item => full(item.key)))
+        read = await current.store.readMany(
+          items.map(item => full(item.key)),
+          this.#storage.readOptions,
+        )
       } catch (error) {
         current.report(error, { operation: 'read', key: items[0].key })
       }

@@ -1,5 +1,6 @@
 import { closeStore, runtime, type Runtime } from '../config'
 import { CachemeError } from '../errors'
+import type { ReadOptions } from '../store/store'
 import type { ResolvedFunctions, SerializedRow } from './model-functions'
 import type { Pk } from './row-identity'
 import { stableJson } from './stable-json'
@@ -19,12 +20,16 @@ export class InstanceStorage {
   readonly #own: Runtime | undefined
   readonly #ttlMs: number | undefined
 
-  /** `ttlMs` undefined: the configured `ttl`. `missingTtlMs` 0: a missing row is not remembered. */
+  /**
+   * `ttlMs` undefined: the configured `ttl`. `missingTtlMs` 0: a missing row is not remembered.
+   * `readOptions`: how rows are read from the in-process tier (undefined: as the store's tier is set up).
+   */
   constructor(
     own: Runtime | undefined,
     readonly keyFor: KeyFor,
     ttlMs: number | undefined,
     readonly missingTtlMs: number,
+    readonly readOptions?: ReadOptions,
   ) {
     this.#own = own
     this.#ttlMs = ttlMs

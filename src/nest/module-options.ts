@@ -39,6 +39,7 @@ const CONFIGURE_OPTIONS: Record<keyof ConfigureOptions, true> = {
   replayQueueSize: true,
   maxValueBytes: true,
   outbox: true,
+  local: true,
 }
 const MODULE_OPTIONS = [...Object.keys(CONFIGURE_OPTIONS), 'models']
 

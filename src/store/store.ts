@@ -1,5 +1,6 @@
 import { CachemeError } from '../errors'
 import type { EntryRef, KeyLayout } from '../keys'
+import type { LocalPolicy } from '../local/local-options'
 import { OptionChecks } from '../option-checks'
 
 /**
@@ -54,6 +55,14 @@ export interface ReadResult {
    * computation, so that a hit costs one plain command.
    */
   readonly seq: number | undefined
+  /** Served from the in-process tier, without Redis. */
+  readonly local?: boolean
+}
+
+/** How one read may use the in-process tier, when there is one. */
+export interface ReadOptions {
+  /** false: read from the store; `ttlMs`: keep the value in the tier at most this long. Default: as the tier is set up. */
+  readonly local?: LocalPolicy
 }
 
 /** Many plain entries read at once, and the invalidation sequence to hand back to `writeMany`. */
@@ -92,7 +101,7 @@ export interface WriteRequest {
  */
 export interface Store {
   readonly layout: KeyLayout
-  read(entry: EntryRef): Promise<ReadResult>
+  read(entry: EntryRef, options?: ReadOptions): Promise<ReadResult>
   /**
    * Stores the value and adds it to its sets, in one atomic step. Refuses (returns false) when any
    * guard of the entry, its sets or the whole prefix was raised after `seq`: its inputs changed
@@ -116,7 +125,7 @@ export interface Store {
    * Plain entries (the instance cache's rows: strings under their own keys, no envelope, no sets),
    * read in one round trip with the invalidation sequence.
    */
-  readMany(keys: readonly string[]): Promise<ManyRead>
+  readMany(keys: readonly string[], options?: ReadOptions): Promise<ManyRead>
   /**
    * Raises the guards of these plain entries, then reads them: a change is about to rewrite them,
    * so fills that began before it are refused from now on. `seq` is the claim's own sequence.
