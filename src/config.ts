@@ -1,19 +1,13 @@
-import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import type { Cluster, Redis, RedisOptions } from 'ioredis'
 import { CachemeError, type ErrorContext, type ErrorHandler } from './errors'
 import { cachemeEvents } from './events'
 import { KeyLayout } from './keys'
-import { localSettings, type LocalOptions, type LocalSettings } from './local/local-options'
-import { LocalTierStore } from './local/local-store'
-import type { TierHooks } from './local/local-tier'
-import { openLocalTier } from './local/open-tier'
+import { localSettings, type LocalOptions } from './local/local-options'
 import { metrics } from './metrics'
 import { OptionChecks } from './option-checks'
 import { Outbox, type OutboxOptions } from './outbox/outbox'
 import { SingleFlight } from './single-flight'
-import { checkEvictionPolicy } from './store/eviction-policy'
-import { FailOpenStore, type FailOpenOptions } from './store/fail-open-store'
-import { MemoryStore } from './store/memory-store'
-import { RedisStore } from './store/redis-store'
+import { openStore } from './store/open-store'
 import { UNAVAILABLE, type Store } from './store/store'
 
 export interface ConfigureOptions {
@@ -274,7 +268,7 @@ export function createRuntime(options: ConfigureOptions): Runtime {
     }
   }
   const outbox = options.outbox === undefined ? undefined : new Outbox(options.outbox, checks)
-  const { store, pendingInvalidations } = createStore(options, layout, checks, local, {
+  const { store, pendingInvalidations } = openStore(options, layout, checks, local, {
     timeoutMs,
     replayLimit,
     report,
@@ -283,77 +277,4 @@ export function createRuntime(options: ConfigureOptions): Runtime {
     onOverflow: () => cachemeEvents.emit('overflow'),
   })
   return { store, layout, enabled, ttlMs, report, maxValueBytes, flights: new SingleFlight(), pendingInvalidations, outbox }
-}
-
-function createStore(
-  options: ConfigureOptions,
-  layout: KeyLayout,
-  checks: OptionChecks,
-  local: LocalSettings | undefined,
-  failOpen: FailOpenOptions,
-): Pick<Runtime, 'store' | 'pendingInvalidations'> {
-  const { redis, store } = options
-  if (store !== undefined && store !== 'memory' && store !== 'redis') checks.fail(`store must be 'memory' or 'redis', got ${JSON.stringify(store)}`)
-  if (store === 'memory' || (store === undefined && redis === undefined)) {
-    if (redis !== undefined) checks.fail("give either redis or store: 'memory', not both")
-    return { store: new MemoryStore(layout) }
-  }
-  if (redis === undefined) checks.fail("store 'redis' needs the redis option")
-  // Client tracking is per node, and a subscriber on one node cannot hear of another's keys.
-  if (local && redis instanceof Cluster) checks.fail('local needs a standalone Redis: client tracking is per node, so an in-process tier cannot be kept coherent on a Cluster')
-  const remote = (client: Redis | Cluster, owned: boolean) => {
-    const onState: TierHooks['onState'] = (state, reason) => cachemeEvents.emit('local', state, reason)
-    const tier = local && openLocalTier(client as Redis, layout, local, failOpen.timeoutMs, { onState })
-    // Redis skipped: what the tier holds was vouched for by a server that may have changed since.
-    const onCircuit: FailOpenOptions['onCircuit'] = state => {
-      if (state === 'open' && tier) tier.clear()
-      failOpen.onCircuit?.(state)
-    }
-    // The store defines its script commands first: an auto-pipelining client builds its pipeline
-    // from the commands it knows when the first command is sent.
-    const failOpenStore = new FailOpenStore(new RedisStore(client, layout, owned), { ...failOpen, onCircuit })
-    warnOnUnsafeEviction(client)
-    const pendingInvalidations = () => failOpenStore.pendingInvalidations
-    return { store: tier ? new LocalTierStore(failOpenStore, tier, pendingInvalidations) : failOpenStore, pendingInvalidations }
-  }
-  if (redis instanceof Redis || redis instanceof Cluster || isRedisClient(redis)) return remote(redis, false)
-  if (typeof redis === 'string') {
-    if (!isRedisAddress(redis)) {
-      // A password in it stays out of the message, which goes to logs.
-      const shown = JSON.stringify(redis.replace(/\/\/[^/@]*@/, '//***@'))
-      checks.fail(`redis ${shown} is not a Redis URL: expected redis://[[user]:password@]host[:port][/db], rediss://... or a Unix socket path`)
-    }
-    return remote(quiet(new Redis(redis)), true)
-  }
-  if (typeof redis === 'object' && redis !== null && !Array.isArray(redis)) return remote(quiet(new Redis(redis)), true)
-  const given = redis === null ? 'null' : Array.isArray(redis) ? 'an array' : typeof redis
-  return checks.fail(`redis must be an ioredis client, a redis:// or rediss:// URL, a Unix socket path or ioredis options, got ${given}`)
-}
-
-/** What ioredis connects to and this documents: a redis: or rediss: URL that parses, or a socket path. */
-function isRedisAddress(address: string): boolean {
-  if (address.startsWith('/')) return true
-  if (!URL.canParse(address)) return false
-  const { protocol } = new URL(address)
-  return protocol === 'redis:' || protocol === 'rediss:'
-}
-
-const checkedClients = new WeakSet<object>()
-
-/** Once per client, in the background: an eviction policy that drops sets loses invalidations. */
-function warnOnUnsafeEviction(client: Redis | Cluster): void {
-  if (checkedClients.has(client)) return
-  checkedClients.add(client)
-  void checkEvictionPolicy(client, message => console.warn(message))
-}
-
-/** Connection errors surface as failed commands, which are reported; ioredis need not print them too. */
-function quiet(client: Redis): Redis {
-  return client.on('error', () => {})
-}
-
-/** A client from another copy of ioredis fails `instanceof`; recognise it by its shape. */
-function isRedisClient(value: unknown): value is Redis {
-  const candidate = value as Partial<Redis> | null
-  return typeof candidate === 'object' && candidate !== null && typeof candidate.defineCommand === 'function' && typeof candidate.pipeline === 'function'
 }
