@@ -28,13 +28,7 @@ export interface OpenedStore {
  * The store `configure()` asked for: the memory store, or Redis behind the fail-open wrapper (and
  * the in-process tier, when asked), with how many invalidations wait for Redis to answer again.
  */
-export function openStore(
-  options: StoreChoice,
-  layout: KeyLayout,
-  checks: OptionChecks,
-  local: LocalSettings | undefined,
-  failOpen: FailOpenOptions,
-): OpenedStore {
+export function openStore(options: StoreChoice, layout: KeyLayout, checks: OptionChecks, local: LocalSettings | undefined, failOpen: FailOpenOptions): OpenedStore {
   const { redis, store } = options
   if (store !== undefined && store !== 'memory' && store !== 'redis') checks.fail(`store must be 'memory' or 'redis', got ${JSON.stringify(store)}`)
   if (store === 'memory' || (store === undefined && redis === undefined)) {
