@@ -92,9 +92,9 @@ export class LocalTierStore implements Store {
     }
   }
 
-  async deleteEntries(entries: readonly EntryRef[]): Promise<number> {
+  async deleteEntries(entries: readonly EntryRef[], options?: Pick<InvalidateOptions, 'onProgress'>): Promise<number> {
     try {
-      return await this.#inner.deleteEntries(entries)
+      return await this.#inner.deleteEntries(entries, options)
     } finally {
       this.#tier.forget(entries.map(entry => entry.key))
       await this.#settle()
