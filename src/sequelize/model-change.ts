@@ -250,7 +250,9 @@ function install(model: ModelStatic<Model>): void {
       const affected = (options[AFFECTED] = await findAffected(model, operation, options))
       // Outside a transaction, an intent per page, which its announcement completes.
       if (isPastLimit(affected)) return intendWork(model, () => EVERYTHING, options, options)
-      for (const page of pagesOf(affected)) await intend(model.bulkBuild(page, { raw: true, isNewRecord: false }), options, page)
+      // Instances are built only when an intent is recorded: most bulk writes run in a transaction or without an outbox.
+      const pageWork = (page: Record<string, unknown>[]) => () => workOf(model, model.bulkBuild(page, { raw: true, isNewRecord: false }))
+      for (const page of pagesOf(affected)) await intendWork(model, pageWork(page), options, page)
     })
     hook(`afterBulk${operation}`, (options: WriteOptions) => {
       const affected = options[AFFECTED]
