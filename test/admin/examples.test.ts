@@ -43,18 +43,18 @@ describe('examples', function () {
     expect(code, `${stdout}\n${stderr}`).to.equal(0)
     expect(stdout).to.include(storeLine())
     // Not "-> 1 SQL queries": on a loaded machine a cold write can time out, and that entry is computed again.
-    expect(stdout).to.match(/^warm cache vs uncached: [\d.]+x faster, \d+ -> \d+ SQL queries$/m)
-    expect(stdout).to.match(/^exactly the \d+ entries that depended on User:17 were recomputed/m)
+    expect(stdout, stdout).to.match(/^warm cache vs uncached: [\d.]+x faster, \d+ -> \d+ SQL queries$/m)
+    expect(stdout, stdout).to.match(/^exactly the \d+ entries that depended on User:17 were recomputed/m)
     // The JSON API from the instance cache: one SQL query for a warm page, none for a warm book, and one MGET on Redis.
     const redisCommands = (count: number) => (redis ? `, ${count} Redis commands?` : '')
-    expect(stdout).to.match(/^the JSON API of cacheme\/express on http:\/\/127\.0\.0\.1:\d+, books from the instance cache/m)
-    expect(stdout).to.match(
+    expect(stdout, stdout).to.match(/^the JSON API of cacheme\/express on http:\/\/127\.0\.0\.1:\d+, books from the instance cache/m)
+    expect(stdout, stdout).to.match(
       new RegExp(`^GET /books\\?limit=100 \\(100 items\\): cold \\d+ SQL quer(y|ies)(, \\d+ Redis commands?)? [\\d.]+ ms; warm 1 SQL query${redisCommands(1)} [\\d.]+ ms$`, 'm'),
     )
-    expect(stdout).to.match(new RegExp(`^GET /books/500: cold 1 SQL query(, \\d+ Redis commands?)? [\\d.]+ ms; warm 0 SQL queries${redisCommands(1)} [\\d.]+ ms$`, 'm'))
-    expect(stdout).to.match(/^GET \/books\/100000: 404 \{"error":"not found"\}/m)
-    expect(stdout).to.match(/^PATCH \/books\/500 \{"title":"(.+), 2nd edition"\}: 200, /m)
-    expect(stdout).to.match(new RegExp(`^GET /books/500 after the PATCH: "(.+), 2nd edition", 0 SQL queries${redisCommands(1)} [\\d.]+ ms$`, 'm'))
+    expect(stdout, stdout).to.match(new RegExp(`^GET /books/500: cold 1 SQL query(, \\d+ Redis commands?)? [\\d.]+ ms; warm 0 SQL queries${redisCommands(1)} [\\d.]+ ms$`, 'm'))
+    expect(stdout, stdout).to.match(/^GET \/books\/100000: 404 \{"error":"not found"\}/m)
+    expect(stdout, stdout).to.match(/^PATCH \/books\/500 \{"title":"(.+), 2nd edition"\}: 200, /m)
+    expect(stdout, stdout).to.match(new RegExp(`^GET /books/500 after the PATCH: "(.+), 2nd edition", 0 SQL queries${redisCommands(1)} [\\d.]+ ms$`, 'm'))
   })
 
   it('npm run example:express -- --once serves the API, the metrics and the admin, and checks them', async () => {
