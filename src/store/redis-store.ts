@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import type { ChainableCommander, Cluster, Redis } from 'ioredis'
 import type { EntryRef, KeyLayout } from '../keys'
 import { open, seal } from './envelope'
+import { scanKeys } from './key-scan'
 import { ReadBatcher } from './read-batcher'
 import { GUARD_TTL_MS, LAZY_PRUNE_MIN_SIZE, LAZY_PRUNE_SAMPLE, gcBatchSize, guardsOf, lifetime } from './store'
 import type { GcOptions, GcReport, InvalidateOptions, ManyRead, ManyWrite, ReadResult, Store, WriteRequest } from './store'
@@ -277,13 +278,7 @@ export class RedisStore implements Store {
 
   /** The names matching a glob (of one type if given), a SCAN page at a time, empty pages included: each is a step. */
   async *#scan(match: string, count: number, type?: 'set' | 'hash'): AsyncGenerator<string[]> {
-    const client = this.#client as Redis
-    let cursor = '0'
-    do {
-      const [next, names] = type === undefined ? await client.scan(cursor, 'MATCH', match, 'COUNT', count) : await client.scan(cursor, 'MATCH', match, 'COUNT', count, 'TYPE', type)
-      cursor = next
-      yield names
-    } while (cursor !== '0')
+    for await (const { names } of scanKeys(this.#client, match, count, type)) yield names
   }
 
   /** Deletes the fields of a hash that match a glob, an HSCAN page at a time. */
