@@ -1,19 +1,19 @@
-import Redis from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { configure, type ConfigureOptions } from '../../src'
-import { testRedisUrl } from './fixtures'
+import { testRedis } from './fixtures'
 
 /** The stores every behavioural suite runs against. */
 export const BACKENDS = ['redis', 'memory'] as const
 export type Backend = (typeof BACKENDS)[number]
 
-let client: Redis | undefined
+let client: Redis | Cluster | undefined
 let counter = 0
 /** Prefixes stay unique across runs against a shared REDIS_URL. */
 const RUN = `${process.pid}${Date.now().toString(36)}`
 
-/** One ioredis client for the run, also used by tests to look at what cacheme wrote. */
-export function redisClient(): Redis {
-  return (client ??= new Redis(testRedisUrl()))
+/** One ioredis client for the run (a Cluster in cluster mode), also used by tests to look at what cacheme wrote. */
+export function redisClient(): Redis | Cluster {
+  return (client ??= testRedis())
 }
 
 after(async () => {
