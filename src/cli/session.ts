@@ -124,8 +124,14 @@ async function connected<T extends Redis | Cluster>(client: T): Promise<T> {
     return client
   } catch (error) {
     if (client.status !== 'end') client.disconnect()
-    throw cause ?? error
+    throw withNodeError(cause ?? error)
   }
+}
+
+/** A Cluster that cannot load its slots says only "Failed to refresh slots cache"; the last node's error says why. */
+function withNodeError(error: unknown): unknown {
+  const nodeError = (error as { lastNodeError?: unknown } | undefined)?.lastNodeError
+  return nodeError === undefined ? error : new Error(`${messageOf(error)} (${messageOf(nodeError)})`)
 }
 
 /** `INFO cluster` says `cluster_enabled:1` on a node of a Cluster (a standalone server says 0). */
