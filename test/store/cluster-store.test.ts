@@ -6,7 +6,7 @@ import sinon from 'sinon'
 import { CachemeError } from '../../src/errors'
 import { KeyLayout } from '../../src/keys'
 import { ClusterStore } from '../../src/store/cluster/cluster-store'
-import { slotOf, slotTag } from '../../src/store/cluster/slots'
+import { slotOf, slotTag } from '../../src/slots'
 import { startRedisCluster, type RedisCluster } from '../../tools/redis-cluster'
 import { storeConformance } from './conformance'
 
@@ -203,6 +203,26 @@ describe('ClusterStore: one slot per script, on every master', function () {
     await store.deleteEntries(sets.map((_, i) => entry(`Dead:${i}`)))
     expect(await store.gc()).to.deep.equal({ sets: 30, membersRemoved: 30, fieldsRemoved: 0 })
     for (const [i, set] of sets.entries()) expect(await store.liveMembers(set)).to.deep.equal([entry(`Live:${i}`).full])
+  })
+
+  it('keeps the guards of plain entries with braces in their slots (primary keys are not refused)', async () => {
+    const keys = [`${layout.prefix}Book:{a}`, `${layout.prefix}Book:x{y}z`, `${layout.prefix}Book:{}`]
+    const { seq } = await store.readMany(keys)
+    expect(
+      await store.writeMany(
+        keys.map(key => ({ key, value: '1', ttlMs: 0 })),
+        seq,
+      ),
+    ).to.equal(3)
+    const claim = await store.claimMany(keys)
+    expect(claim.values).to.deep.equal(['1', '1', '1'])
+    expect(
+      await store.writeMany(
+        keys.map(key => ({ key, value: 'stale', ttlMs: 0 })),
+        seq,
+      ),
+    ).to.equal(0)
+    expect(await store.deleteEntries(keys.map(key => ({ full: key, key, field: undefined })))).to.equal(3)
   })
 
   it('reads a hit with one command to one master', async () => {
