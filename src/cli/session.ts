@@ -53,9 +53,17 @@ export class Session {
    * that node. A bad URL or prefix fails before any connection is tried.
    */
   static async open(rawUrl: string, prefix: string, { cluster = false }: SessionOptions = {}): Promise<Session> {
-    const layout = new KeyLayout(prefix)
+    // The prefix is checked before any connection, and again with the rules of a Cluster once connected.
+    new KeyLayout(prefix)
     const parsed = checkedUrl(rawUrl)
     const client = await reach(rawUrl, parsed, cluster)
+    let layout: KeyLayout
+    try {
+      layout = new KeyLayout(prefix, { cluster: client.isCluster })
+    } catch (error) {
+      client.disconnect()
+      throw error
+    }
     const session = new Session(client, layout, redacted(parsed))
     configure({ redis: client, prefix, timeout: LIBRARY_TIMEOUT_SECONDS, onError: error => session.#faults.push(error) })
     return session

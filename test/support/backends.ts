@@ -23,10 +23,16 @@ after(async () => {
   client = undefined
 })
 
+/**
+ * On a Cluster a new prefix's first write waits for the store to create its 16384 slot guards,
+ * longer than the default 250 ms on a loaded machine; a suite that sets its own timeout keeps it.
+ */
+const CLUSTER_DEFAULTS: Pick<ConfigureOptions, 'timeout'> = clusterMode ? { timeout: 5 } : {}
+
 /** Configures cacheme on the backend under a prefix of its own, so tests never see each other's keys. */
 export function configureBackend(backend: Backend, options: Omit<ConfigureOptions, 'redis' | 'store' | 'prefix'> = {}): string {
   const prefix = `t${RUN}_${++counter}:`
-  configure({ ...(backend === 'redis' ? { redis: redisClient() } : { store: 'memory' }), prefix, onError: () => {}, ...options })
+  configure({ ...(backend === 'redis' ? { redis: redisClient() } : { store: 'memory' }), prefix, onError: () => {}, ...CLUSTER_DEFAULTS, ...options })
   return prefix
 }
 
