@@ -43,14 +43,16 @@ export async function pruneMembers(context: ClusterContext, set: string, members
  * sequence (pruning), the guards of the dead ones are stamped with it.
  */
 export async function liveness(context: ClusterContext, members: readonly string[], seq: number): Promise<boolean[]> {
-  const { client, layout } = context
+  const { client, layout, acks } = context
   const live = new Array<boolean>(members.length).fill(false)
   const indexed = members.map((member, index) => ({ entry: layout.entryOfMember(member), index }))
   const calls = [...groupBySlot(indexed, ({ entry }) => entry.key).values()].flatMap(group => chunks(group, ENTRIES_PER_CHECK))
   await Promise.all(
     calls.map(async part => {
       const keys = part.flatMap(({ entry }) => [entry.key, layout.entryGuard(entry)])
-      const flags = await client.cachemeClusterCheckEntries(keys.length, ...keys, seq, GUARD_TTL_MS, Date.now(), ...part.map(({ entry }) => entry.field ?? ''))
+      const args = [keys.length, ...keys, seq, GUARD_TTL_MS, Date.now(), ...part.map(({ entry }) => entry.field ?? '')]
+      // Stamps (pruning) are kept durably, as invalidation steps are; a look alone is not.
+      const flags = seq > 0 ? await acks.run<number[]>(keys[0], 'cachemeClusterCheckEntries', args) : await client.cachemeClusterCheckEntries(keys.length, ...args.slice(1))
       part.forEach(({ index }, i) => (live[index] = Number(flags[i]) === 1))
     }),
   )
