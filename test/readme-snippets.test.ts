@@ -72,6 +72,7 @@ const PRELUDES: Record<string, string> = {
   'Guarantees #1': '',
   'Instance cache #1': MODELS,
   'When Redis fails #1': LOGGING,
+  'Redis Cluster #1': '',
   'Durable invalidation #1': '',
   'In-process tier #1': '',
   'Metrics #1': LOGGING + EXPRESS,

@@ -2,6 +2,7 @@ import { decode } from '../codec'
 import type { EntryRef } from '../keys'
 import { deadlines as deadlinesOf, open } from '../store/envelope'
 import { CliError, EXIT } from './exit'
+import { perKey } from './per-key'
 import { scan } from './scan'
 import { plural, type Output } from './output'
 import type { Session } from './session'
@@ -96,12 +97,9 @@ async function setsListing(session: Session, member: string): Promise<{ dependsO
   for await (const { names } of scan(client, layout.pattern('*'), 'set')) {
     const indexSets = names.filter(name => layout.isIndexSet(name))
     if (indexSets.length === 0) continue
-    const pipeline = client.pipeline()
-    for (const set of indexSets) pipeline.sismember(set, member)
-    const results = (await pipeline.exec()) ?? []
-    results.forEach(([error, listed], i) => {
-      if (error) throw error
-      if (listed !== 1) return
+    const listed = await perKey(client, indexSets, (pipeline, set) => pipeline.sismember(set, member))
+    listed.forEach((isListed, i) => {
+      if (isListed !== 1) return
       const tag = layout.tagOfSet(indexSets[i])
       if (tag !== undefined) tags.push(tag)
       else dependsOn.push(layout.invalidKeyOfSet(indexSets[i])!)

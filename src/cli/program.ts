@@ -25,6 +25,7 @@ Exit codes:
 
 interface Globals {
   readonly redis?: string
+  readonly cluster?: boolean
   readonly prefix: string
   readonly json?: boolean
 }
@@ -57,7 +58,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 function buildProgram(io: CliIo, finished: (code: number) => void): Command {
   const program = new Command('cacheme')
     .description('Look into and manage what cacheme keeps in Redis.')
-    .option('--redis <url>', `Redis URL (default: $REDIS_URL, else ${DEFAULT_REDIS_URL})`)
+    .option('--redis <url>', `Redis URL (default: $REDIS_URL, else ${DEFAULT_REDIS_URL}); a node of a Redis Cluster is detected, and the Cluster used`)
+    .option('--cluster', 'connect to the Redis Cluster the --redis node belongs to, without asking the node first')
     .option('--prefix <prefix>', 'the prefix cacheme is configured with (it ends with : / . or |)', 'CM:')
     .option('--json', 'print one JSON document instead of text')
     .configureOutput({ writeOut: text => io.stdout.write(text), writeErr: text => io.stderr.write(text) })
@@ -67,11 +69,11 @@ function buildProgram(io: CliIo, finished: (code: number) => void): Command {
 
   /** Connects, runs the command, maps what went wrong to an exit code, and always disconnects. */
   const connected = async (command: Command, handler: Handler) => {
-    const { redis, prefix, json } = command.optsWithGlobals<Globals>()
+    const { redis, cluster, prefix, json } = command.optsWithGlobals<Globals>()
     const url = redis ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL
     let session: Session | undefined
     try {
-      session = await Session.open(url, prefix)
+      session = await Session.open(url, prefix, { cluster: cluster === true })
       finished(await handler(session, new Output(io, json === true)))
     } catch (error) {
       throw cliErrorOf(error, session)

@@ -22,7 +22,7 @@ export async function scanAll(client: Redis | Cluster, match: string, type?: 'se
 }
 
 /** How many fields of a hash match a glob, an HSCAN page at a time. */
-export async function countFields(client: Redis, hash: string, match: string): Promise<number> {
+export async function countFields(client: Redis | Cluster, hash: string, match: string): Promise<number> {
   let count = 0
   let cursor = '0'
   do {

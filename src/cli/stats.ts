@@ -1,5 +1,6 @@
 import { SHARED_COUNTERS } from '../metrics'
 import { EXIT } from './exit'
+import { perKey } from './per-key'
 import { scan, startingWith } from './scan'
 import { table, type Output } from './output'
 import type { Session } from './session'
@@ -18,14 +19,8 @@ export async function stats(session: Session, out: Output): Promise<number> {
   const { client, layout } = session
   const totals: TagTotals[] = []
   for await (const { names } of scan(client, startingWith(layout.statsHash('')), 'hash')) {
-    if (names.length === 0) continue
-    const pipeline = client.pipeline()
-    for (const name of names) pipeline.hgetall(name)
-    const results = (await pipeline.exec()) ?? []
-    results.forEach(([error, fields], i) => {
-      if (error) throw error
-      totals.push(totalsOf(layout.tagOfStatsHash(names[i])!, fields as Record<string, string>))
-    })
+    const hashes = await perKey(client, names, (pipeline, name) => pipeline.hgetall(name))
+    hashes.forEach((fields, i) => totals.push(totalsOf(layout.tagOfStatsHash(names[i])!, fields as Record<string, string>)))
   }
   totals.sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0))
   const document = totals.map(({ tag, counters, hitRate, meanComputeMs }) => ({ tag, ...counters, hitRate, meanComputeMs }))

@@ -1,5 +1,6 @@
 import { Tag } from '../tags'
 import { CliError, EXIT } from './exit'
+import { perKey } from './per-key'
 import { scanAll, startingWith } from './scan'
 import { table, type Output } from './output'
 import type { Session } from './session'
@@ -8,15 +9,7 @@ import type { Session } from './session'
 export async function listTags(session: Session, out: Output): Promise<number> {
   const { client, layout } = session
   const sets = (await scanAll(client, startingWith(layout.tagSet('')), 'set')).sort()
-  const pipeline = client.pipeline()
-  for (const set of sets) pipeline.scard(set)
-  const counts =
-    sets.length === 0
-      ? []
-      : ((await pipeline.exec()) ?? []).map(([error, count]) => {
-          if (error) throw error
-          return Number(count)
-        })
+  const counts = (await perKey(client, sets, (pipeline, set) => pipeline.scard(set))).map(Number)
   const tags = sets.map((set, i) => ({ tag: layout.tagOfSet(set)!, members: counts[i] }))
   out.result({ prefix: layout.prefix, tags }, () =>
     tags.length === 0

@@ -6,7 +6,7 @@ import { DataTypes, Model } from 'sequelize'
 import { CachemeError, PkOnlyList, PkOnlyModel } from '../../src'
 import { cachedRouter, toResponse } from '../../src/express'
 import { openPoll, PollCache, seedPoll, type Poll } from '../instance-cache/poll'
-import { configureBackend, redisClient } from '../support/backends'
+import { configureBackend, deleteEntries } from '../support/backends'
 import { testDatabases } from '../support/fixtures'
 
 interface Answer {
@@ -84,8 +84,7 @@ for (const db of testDatabases()) {
 
     /** Empties the cache: the next reads are cold. */
     async function coldCache(): Promise<void> {
-      const keys = await redisClient().keys(`${prefix}*`)
-      if (keys.length > 0) await redisClient().del(...keys)
+      await deleteEntries(prefix)
     }
 
     beforeEach(async () => {

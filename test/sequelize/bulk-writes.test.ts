@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import type { Redis } from 'ioredis'
 import { DataTypes, Model, type Sequelize } from 'sequelize'
 import sinon from 'sinon'
 import { CachemeError, registerInvalidModels } from '../../src'
@@ -74,7 +75,7 @@ for (const db of testDatabases()) {
         sinon.restore()
         // Thousands of probes and guards per test: the shared Redis is left as it was found.
         if (backend === 'redis') {
-          for await (const keys of redisClient().scanStream({ match: `${prefix}*`, count: 1000 }) as AsyncIterable<string[]>) {
+          for await (const keys of (redisClient() as Redis).scanStream({ match: `${prefix}*`, count: 1000 }) as AsyncIterable<string[]>) {
             if (keys.length > 0) await redisClient().unlink(...keys)
           }
         }

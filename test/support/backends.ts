@@ -1,19 +1,21 @@
-import Redis from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { configure, type ConfigureOptions } from '../../src'
-import { testRedisUrl } from './fixtures'
+import { escapeGlob, KeyLayout } from '../../src/keys'
+import { scanKeys } from '../../src/store/key-scan'
+import { clusterMode, testRedis } from './fixtures'
 
-/** The stores every behavioural suite runs against. */
-export const BACKENDS = ['redis', 'memory'] as const
-export type Backend = (typeof BACKENDS)[number]
+export type Backend = 'redis' | 'memory'
+/** The stores every behavioural suite runs against; the Cluster pass has nothing to learn from the memory store. */
+export const BACKENDS: readonly Backend[] = clusterMode ? ['redis'] : ['redis', 'memory']
 
-let client: Redis | undefined
+let client: Redis | Cluster | undefined
 let counter = 0
 /** Prefixes stay unique across runs against a shared REDIS_URL. */
 const RUN = `${process.pid}${Date.now().toString(36)}`
 
-/** One ioredis client for the run, also used by tests to look at what cacheme wrote. */
-export function redisClient(): Redis {
-  return (client ??= new Redis(testRedisUrl()))
+/** One ioredis client for the run (a Cluster in cluster mode), also used by tests to look at what cacheme wrote. */
+export function redisClient(): Redis | Cluster {
+  return (client ??= testRedis())
 }
 
 after(async () => {
@@ -21,11 +23,29 @@ after(async () => {
   client = undefined
 })
 
+/**
+ * On a Cluster a new prefix's first write waits for the store to create its 16384 slot guards,
+ * longer than the default 250 ms on a loaded machine; a suite that sets its own timeout keeps it.
+ */
+const CLUSTER_DEFAULTS: Pick<ConfigureOptions, 'timeout'> = clusterMode ? { timeout: 5 } : {}
+
 /** Configures cacheme on the backend under a prefix of its own, so tests never see each other's keys. */
 export function configureBackend(backend: Backend, options: Omit<ConfigureOptions, 'redis' | 'store' | 'prefix'> = {}): string {
   const prefix = `t${RUN}_${++counter}:`
-  configure({ ...(backend === 'redis' ? { redis: redisClient() } : { store: 'memory' }), prefix, onError: () => {}, ...options })
+  configure({ ...(backend === 'redis' ? { redis: redisClient() } : { store: 'memory' }), prefix, onError: () => {}, ...CLUSTER_DEFAULTS, ...options })
   return prefix
+}
+
+/**
+ * Deletes every entry under the prefix, on every master of a Cluster: the next reads are cold.
+ * cacheme's bookkeeping stays, as a store that lost only entries would find it.
+ */
+export async function deleteEntries(prefix: string): Promise<void> {
+  const layout = new KeyLayout(prefix)
+  const client = redisClient()
+  for await (const { names } of scanKeys(client, `${escapeGlob(prefix)}*`, 1000)) {
+    await Promise.all(names.filter(name => layout.isEntryName(name)).map(name => client.unlink(name)))
+  }
 }
 
 /** A promise with its resolve function outside: holds a computation open while a test acts. */

@@ -1,4 +1,4 @@
-import type Redis from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 
 export interface CommandSpy {
   /** The names of the commands the client sent, in order. */
@@ -8,23 +8,29 @@ export interface CommandSpy {
   readonly restore: () => void
 }
 
-/** Watches what a connected client sends, on the real connection. */
-export function spyOnCommands(client: Redis): CommandSpy {
+/**
+ * Watches what a connected client sends, on the real connection: a Cluster's commands as it
+ * routes them, its writes summed over every node it is connected to.
+ */
+export function spyOnCommands(client: Redis | Cluster): CommandSpy {
   const commands: string[] = []
   let writes = 0
-  const socket = client.stream as unknown as Record<'_write' | '_writev', (...args: unknown[]) => unknown>
-  const undo = (['_write', '_writev'] as const).map(name => {
-    const original = socket[name]
-    socket[name] = (...args: unknown[]) => {
-      writes++
-      return original.apply(socket, args)
-    }
-    return () => delete socket[name]
+  const sockets = client.isCluster ? (client as Cluster).nodes().map(node => node.stream) : [(client as Redis).stream]
+  const undo = sockets.flatMap(stream => {
+    const socket = stream as unknown as Record<'_write' | '_writev', (...args: unknown[]) => unknown>
+    return (['_write', '_writev'] as const).map(name => {
+      const original = socket[name]
+      socket[name] = (...args: unknown[]) => {
+        writes++
+        return original.apply(socket, args)
+      }
+      return () => delete socket[name]
+    })
   })
-  const send = client.sendCommand.bind(client)
+  const send = client.sendCommand.bind(client) as (...args: unknown[]) => unknown
   client.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
     commands.push(command.name)
-    return send(command as never, ...(rest as []))
+    return send(command, ...rest)
   }) as typeof client.sendCommand
   return {
     commands: () => commands,
@@ -37,7 +43,7 @@ export function spyOnCommands(client: Redis): CommandSpy {
 }
 
 /** The HGETs a client sends while `fn` runs. */
-export async function hgetsDuring(client: Redis, fn: () => Promise<unknown>): Promise<number> {
+export async function hgetsDuring(client: Redis | Cluster, fn: () => Promise<unknown>): Promise<number> {
   const spy = spyOnCommands(client)
   try {
     await fn()

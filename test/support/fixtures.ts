@@ -1,7 +1,9 @@
 // Mocha root-level global fixtures, loaded through `require` in both .mocharc files.
 // Global setup runs in the same process as the specs (mocha is not run in parallel mode),
 // so the servers it starts are shared through this module's state.
+import { Cluster, Redis } from 'ioredis'
 import { Sequelize, type Options } from 'sequelize'
+import { startRedisCluster, type RedisCluster } from '../../tools/redis-cluster'
 import { startRedisServer, type RedisServer } from '../../tools/redis-server'
 import { postgresAvailable, startPostgres, type PostgresServer } from '../../tools/postgres-server'
 
@@ -16,17 +18,25 @@ interface FixtureState {
   setUp: boolean
   redisUrl?: string
   redisServer?: RedisServer
+  redisCluster?: RedisCluster
   postgres?: PostgresServer
   postgresUrl?: string
 }
 
 const state: FixtureState = { setUp: false }
 
+/** `CACHEME_TEST_CLUSTER=1`: the test Redis is a private 3-master Cluster, and `testRedis()` a Cluster client. */
+export const clusterMode = process.env.CACHEME_TEST_CLUSTER === '1'
+
 let postgresProbe: boolean | undefined
 const canStartPostgres = () => (postgresProbe ??= postgresAvailable())
 
 export async function mochaGlobalSetup(): Promise<void> {
-  if (process.env.REDIS_URL) {
+  if (clusterMode) {
+    state.redisCluster = await startRedisCluster()
+    const [first] = state.redisCluster.startupNodes
+    state.redisUrl = `redis://${first.host}:${first.port}`
+  } else if (process.env.REDIS_URL) {
     state.redisUrl = process.env.REDIS_URL
   } else {
     state.redisServer = await startRedisServer()
@@ -47,13 +57,14 @@ export async function mochaGlobalSetup(): Promise<void> {
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {
-  const { redisServer, postgres } = state
+  const { redisServer, redisCluster, postgres } = state
   state.redisServer = undefined
+  state.redisCluster = undefined
   state.postgres = undefined
-  await Promise.allSettled([redisServer?.stop(), postgres?.stop()])
+  await Promise.allSettled([redisServer?.stop(), redisCluster?.stop(), postgres?.stop()])
 }
 
-/** Redis URL for tests; only valid inside hooks and tests (global setup runs after specs are loaded). */
+/** Redis URL for tests (in cluster mode, one node of the Cluster); only valid inside hooks and tests (global setup runs after specs are loaded). */
 export function testRedisUrl(): string {
   const url = state.redisUrl ?? process.env.REDIS_URL
   if (!url) {
@@ -62,9 +73,21 @@ export function testRedisUrl(): string {
   return url
 }
 
-/** The private redis-server, for tests that stop or restart it; undefined when REDIS_URL is used. */
+/** The private redis-server, for tests that stop or restart it; undefined when REDIS_URL is used, or in cluster mode. */
 export function testRedisServer(): RedisServer | undefined {
   return state.redisServer
+}
+
+/** The private Cluster in cluster mode, else undefined. */
+export function testRedisCluster(): RedisCluster | undefined {
+  return state.redisCluster
+}
+
+/** A new client of the test Redis: a Cluster in cluster mode, a Redis otherwise. */
+export function testRedis(): Redis | Cluster {
+  const url = testRedisUrl()
+  const cluster = state.redisCluster
+  return cluster ? new Cluster([...cluster.startupNodes]) : new Redis(url)
 }
 
 const sqliteDatabase: TestDatabase = { dialect: 'sqlite', url: 'sqlite::memory:' }
