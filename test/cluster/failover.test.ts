@@ -5,7 +5,7 @@ import { cacheme, configure, invalidate, shutdown } from '../../src'
 import { runtime } from '../../src/config'
 import { startRedisCluster, type RedisCluster } from '../../tools/redis-cluster'
 import { redisServerAvailable } from '../../tools/redis-server'
-import { killMaster, rejoin, waitForFailover, waitForReplicas, type Failover } from './master-kills'
+import { holdReplication, killMaster, killShardMaster, rejoin, shardWithReplica, waitForFailover, waitForReplicas, type Failover } from './master-kills'
 
 const PREFIX = 'failover:'
 const TIMEOUT_S = 0.25
@@ -23,7 +23,7 @@ let computations = 0
 
 /** Each entry depends on its row, its author's and its shelf's: sets in several slots. */
 class BookSerializer {
-  @cacheme({ key: c => `Book:${c.id}`, invalidKeys: c => [`Row:${c.id}`, `Author:${c.id % 7}`, `Shelf:${c.id % 11}`] })
+  @cacheme({ key: c => `Summary:${c.id}`, invalidKeys: c => [`Row:${c.id}`, `Author:${c.id % 7}`, `Shelf:${c.id % 11}`] })
   async summary(id: number) {
     computations++
     return { id, version: rows.get(id) }
@@ -98,7 +98,7 @@ describe('a Redis Cluster master killed mid-run (3 masters, 3 replicas)', functi
   /** The ports of the masters ioredis sends commands to now. */
   const clientMasters = () => client.nodes('master').map(node => node.options.port)
 
-  /** The entries whose slot the killed master served: what the failover must not make stale. */
+  /** The books whose title entry (the hash `Book:<id>`) lives on the master at `port`. */
   function entriesOn(port: number): number[] {
     return ids.filter(id => {
       const owner = client.slots[calculateSlot(`${PREFIX}Book:${id}`)]?.[0]
@@ -163,14 +163,37 @@ describe('a Redis Cluster master killed mid-run (3 masters, 3 replicas)', functi
     await untilEveryEntryIsServed()
   })
 
+  let secondFailover: Failover
+
   it('survives a second failover after the killed master rejoined as a replica', async () => {
     // The killed master comes back empty, as a replica of the node that took over.
     await rejoin(cluster, firstFailover)
-    const { worstMs, thrown } = await failOverDuringCalls(1)
+    const { failover, worstMs, thrown } = await failOverDuringCalls(1)
+    secondFailover = failover
     expect(thrown).to.deep.equal([])
     expect(worstMs).to.be.below(CALL_BOUND_MS)
     await untilEveryEntryIsServed()
     for (const id of ids.filter(id => id % 3 === 0)) await change(id)
+    expect((await readAll()).stale).to.deep.equal([])
+  })
+
+  it('serves nothing stale when the dead master had not replicated the last invalidations', async () => {
+    await rejoin(cluster, secondFailover)
+    await untilEveryEntryIsServed()
+    const shard = await shardWithReplica(cluster, 2)
+    const onShard = entriesOn(shard.masterPort)
+    expect(onShard.length, 'entries on the master to kill').to.be.greaterThan(0)
+    // From here on the master's writes (these invalidations' stamps and deletions) never reach its replica.
+    const resume = await holdReplication(shard, `${PREFIX}Book:${onShard[0]}`)
+    let failover: Failover | undefined
+    try {
+      await Promise.all(onShard.map(change))
+      failover = await killShardMaster(cluster, shard)
+    } finally {
+      resume()
+    }
+    await waitForFailover(cluster, failover)
+    await untilEveryEntryIsServed()
     expect((await readAll()).stale).to.deep.equal([])
   })
 })

@@ -20,7 +20,7 @@ const delay = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
 /** Runs one command on one node over a connection of its own, which never retries. */
 async function ask<T>(port: number, command: string, ...args: string[]): Promise<T> {
-  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 1000 })
+  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 5000 })
   client.on('error', () => {})
   try {
     await client.connect()
@@ -80,20 +80,47 @@ export interface Failover {
   readonly replicaPort: number
 }
 
-/**
- * SIGKILLs a master that has a replica (the `index`-th such, in port order) and resolves at once,
- * before the replica takes over.
- */
-export async function killMaster(cluster: RedisCluster, index = 0): Promise<Failover> {
+/** A master serving slots, and its replica. */
+export interface Shard {
+  readonly masterPort: number
+  readonly replicaPort: number
+}
+
+/** The `index`-th master (in port order, modulo their number) that has a live replica. */
+export async function shardWithReplica(cluster: RedisCluster, index = 0): Promise<Shard> {
   const view = await liveView(cluster)
   const masters = view.filter(line => line.master && !line.failed && line.slots > 0).sort((a, b) => a.port - b.port)
   const withReplica = masters.filter(master => view.some(line => line.masterId === master.id && !line.failed))
-  if (withReplica.length === 0) throw new Error('no master with a live replica to kill')
-  const victim = withReplica[index % withReplica.length]
-  const replica = view.find(line => line.masterId === victim.id && !line.failed)!
-  const killed = cluster.nodes.find(node => node.port === victim.port)!
+  if (withReplica.length === 0) throw new Error('no master with a live replica')
+  const master = withReplica[index % withReplica.length]
+  return { masterPort: master.port, replicaPort: view.find(line => line.masterId === master.id && !line.failed)!.port }
+}
+
+/** SIGKILLs the master of `shardWithReplica(cluster, index)` and resolves at once, before its replica takes over. */
+export async function killMaster(cluster: RedisCluster, index = 0): Promise<Failover> {
+  return killShardMaster(cluster, await shardWithReplica(cluster, index))
+}
+
+export async function killShardMaster(cluster: RedisCluster, { masterPort, replicaPort }: Shard): Promise<Failover> {
+  const killed = cluster.nodes.find(node => node.port === masterPort)!
   await killed.server.kill()
-  return { killed, replicaPort: replica.port }
+  return { killed, replicaPort }
+}
+
+/** Bytes written ahead of the writes to lose: more than the kernel's socket buffers on both ends hold. */
+const REPLICATION_FILLER_BYTES = 32 * 1024 * 1024
+
+/**
+ * Makes the shard's next writes stay on its master only, as asynchronous replication does when a
+ * master dies: the replica's process is stopped (SIGSTOP), and a large value written under a key in
+ * `slotKey`'s slot fills the replication link, so that what the master runs next waits in its own
+ * memory, which a kill loses. The returned function lets the replica run again.
+ */
+export async function holdReplication({ masterPort, replicaPort }: Shard, slotKey: string): Promise<() => void> {
+  const pid = Number(/process_id:(\d+)/.exec(await ask<string>(replicaPort, 'INFO', 'server'))![1])
+  process.kill(pid, 'SIGSTOP')
+  await ask(masterPort, 'SET', `{${slotKey}}:replication-filler`, 'x'.repeat(REPLICATION_FILLER_BYTES))
+  return () => process.kill(pid, 'SIGCONT')
 }
 
 /** Resolves once the replica serves the killed master's slots and every live node says `cluster_state:ok`. */
