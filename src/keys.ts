@@ -35,6 +35,12 @@ const RESERVED = '__'
 const TAG_SET = `${RESERVED}tag:`
 const STATS_HASH = `${RESERVED}stats:`
 const MAX_KEY_LENGTH = 1024
+const HASH_TAG_BRACES = /[{}]/
+
+export interface LayoutOptions {
+  /** The names are for a Redis Cluster: hash-tagged guards, and no braces in user names. Default false. */
+  readonly cluster?: boolean
+}
 
 /**
  * The Redis layout, in one place. Every name cacheme writes starts with the prefix, which ends with
@@ -48,13 +54,27 @@ const MAX_KEY_LENGTH = 1024
  *   leases         <prefix>__lease:<key>     token of the process computing an entry
  *   statistics     <prefix>__stats:<tag>     counters of a tag over all processes (hash)
  *   canaries       <prefix>__local:<id>      heartbeat key of one process's in-process tier
+ * On a Cluster (`{ cluster: true }`) the names an operation touches together share a slot, by a
+ * hash tag, and `{` `}` are refused in the prefix, keys, invalid keys and tags, since they would
+ * move a name away from its guard's slot:
+ *   guards         <prefix>__gen:{<name>}, for a field <prefix>__gen:{<hash>}><field>
+ *   popped members <prefix>__popped:{<set>}  members of a set being invalidated (crash-safe)
+ *   slot guards    <prefix>__slot:{<tag>}    one per slot: raised by pattern invalidation, and
+ *                                            absent when the shard lost its data
+ *   everything     (unused: the slot guards replace it)
  */
 export class KeyLayout {
   readonly seq: string
   /** The guard raised by pattern invalidation, which touches entries no set names. */
   readonly everythingGuard: string
 
-  constructor(readonly prefix: string) {
+  readonly cluster: boolean
+
+  constructor(
+    readonly prefix: string,
+    { cluster = false }: LayoutOptions = {},
+  ) {
+    this.cluster = cluster
     if (typeof prefix !== 'string' || prefix === '' || prefix.includes(FIELD_SEPARATOR)) {
       throw new CachemeError('INVALID_CONFIG', `prefix must be a non-empty string without '>', got ${JSON.stringify(prefix)}`)
     }
@@ -65,6 +85,7 @@ export class KeyLayout {
         `prefix must end with one of ${PREFIX_SEPARATORS.join(' ')}, or its patterns and gc would reach the names of other applications that merely start with it, got ${JSON.stringify(prefix)}`,
       )
     }
+    this.#refuseBraces(prefix, 'INVALID_CONFIG', `prefix ${JSON.stringify(prefix)}`)
     this.seq = `${prefix}${RESERVED}seq`
     this.everythingGuard = `${prefix}${RESERVED}everything`
   }
@@ -81,6 +102,7 @@ export class KeyLayout {
       throw new CachemeError('INVALID_KEY', `${owner}: key ${JSON.stringify(key)} starts with '${RESERVED}', which cacheme reserves`)
     }
     refuseLoneSurrogates(key, 'INVALID_KEY', `${owner}: key ${JSON.stringify(key)}`)
+    this.#refuseBraces(key, 'INVALID_KEY', `${owner}: key ${JSON.stringify(key)}`)
     const at = key.indexOf(FIELD_SEPARATOR)
     const redisKey = at === -1 ? key : key.slice(0, at)
     if (redisKey.endsWith(INVALID_SUFFIX)) {
@@ -116,6 +138,7 @@ export class KeyLayout {
       throw new CachemeError('INVALID_KEY', `${owner}: ${JSON.stringify(invalidKey)} starts with '${RESERVED}', which cacheme reserves`)
     }
     refuseLoneSurrogates(invalidKey, 'INVALID_KEY', `${owner}: ${JSON.stringify(invalidKey)}`)
+    this.#refuseBraces(invalidKey, 'INVALID_KEY', `${owner}: ${JSON.stringify(invalidKey)}`)
     return `${this.prefix}${invalidKey}${INVALID_SUFFIX}`
   }
 
@@ -127,6 +150,7 @@ export class KeyLayout {
 
   tagSet(tag: string): string {
     refuseLoneSurrogates(tag, 'INVALID_KEY', `tag ${JSON.stringify(tag)}`)
+    this.#refuseBraces(tag, 'INVALID_KEY', `tag ${JSON.stringify(tag)}`)
     return `${this.prefix}${TAG_SET}${tag}`
   }
 
@@ -159,7 +183,29 @@ export class KeyLayout {
 
   /** The guard of everything stored under `name` (a set or an entry): the sequence of its last invalidation. */
   guard(name: string): string {
-    return `${this.prefix}${RESERVED}gen:${name.slice(this.prefix.length)}`
+    return this.cluster ? `${this.prefix}${RESERVED}gen:{${name}}` : `${this.prefix}${RESERVED}gen:${name.slice(this.prefix.length)}`
+  }
+
+  /** The guard of an entry; on a Cluster, in the slot of its key (the hash, for a field). */
+  entryGuard(entry: EntryRef): string {
+    if (!this.cluster || entry.field === undefined) return this.guard(entry.full)
+    return `${this.prefix}${RESERVED}gen:{${entry.key}}${FIELD_SEPARATOR}${entry.field}`
+  }
+
+  /** On a Cluster, where a set's members wait while an invalidation deletes their entries (same slot as the set). */
+  popped(set: string): string {
+    return `${this.prefix}${RESERVED}popped:{${set}}`
+  }
+
+  /** The set whose popped members a name holds (the inverse of popped), or undefined for any other name. */
+  setOfPopped(name: string): string | undefined {
+    const start = `${this.prefix}${RESERVED}popped:{`
+    return name.startsWith(start) && name.endsWith('}') ? name.slice(start.length, -1) : undefined
+  }
+
+  /** On a Cluster, the guard of one slot, named by a hash tag of that slot (slots.ts). */
+  slotGuard(tag: string): string {
+    return `${this.prefix}${RESERVED}slot:{${tag}}`
   }
 
   /** A SCAN pattern confined to the prefix: the prefix's own glob characters are escaped. */
@@ -178,6 +224,13 @@ export class KeyLayout {
     const at = userPattern.indexOf(FIELD_SEPARATOR)
     if (at === -1) return { keys: this.pattern(userPattern), field: undefined }
     return { keys: this.pattern(userPattern.slice(0, at)), field: userPattern.slice(at + 1) }
+  }
+
+  /** On a Cluster, a brace would move the name's slot away from its guard's. */
+  #refuseBraces(text: string, code: 'INVALID_KEY' | 'INVALID_CONFIG', subject: string): void {
+    if (this.cluster && HASH_TAG_BRACES.test(text)) {
+      throw new CachemeError(code, `${subject} has '{' or '}', which a Redis Cluster reads as a hash tag: it would move the name away from the slot of its guard`)
+    }
   }
 
   /** Dependency and tag sets: the sets whose members name entries. */

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import type { ChainableCommander, Cluster, Redis } from 'ioredis'
 import type { EntryRef, KeyLayout } from '../keys'
+import { closeClient } from './close-client'
 import { open, seal } from './envelope'
 import { scanKeys } from './key-scan'
+import { deleteMatchingFields, pruneInSteps } from './scan-steps'
 import { ReadBatcher } from './read-batcher'
+import { readAlone } from './read-alone'
+import { CONTAINERS, ENTRY_INVALIDATION, LIVENESS, PLAIN_ENTRIES, SEQUENCE, defineScripts, type ScriptDefinition } from './script-registry'
 import { GUARD_TTL_MS, LAZY_PRUNE_MIN_SIZE, LAZY_PRUNE_SAMPLE, gcBatchSize, guardsOf, lifetime } from './store'
 import type { GcOptions, GcReport, InvalidateOptions, ManyRead, ManyWrite, ReadResult, Store, WriteRequest } from './store'
 
@@ -18,7 +20,6 @@ export const SETS_PER_STEP = 128
 export const MEMBERS_PER_STEP = 256
 export const ENTRIES_PER_STEP = 256
 const SCAN_COUNT = 1000
-const CLOSE_PATIENCE_MS = 1000
 
 type Client = Redis | Cluster
 
@@ -38,40 +39,16 @@ interface ScriptCommands {
   cachemePruneHash(hash: string, now: number, cursor: string, count: number): Promise<[string, number]>
 }
 
-/** The rule telling live entries from dead ones, shared by the scripts that prune. */
-const LIVENESS = 'liveness.lua'
-/** The invalidation sequence and the guards stamped with it, shared by the scripts that invalidate. */
-const SEQUENCE = 'sequence.lua'
-
-const SCRIPTS: Record<keyof ScriptCommands, { file: string; numberOfKeys?: number; uses?: readonly string[] }> = {
-  cachemeWrite: { file: 'write.lua', uses: [LIVENESS] },
+const SCRIPTS: Record<keyof ScriptCommands, ScriptDefinition> = {
+  cachemeWrite: { file: 'write.lua', uses: [LIVENESS, CONTAINERS] },
   cachemeRaiseGuards: { file: 'raise-guards.lua', uses: [SEQUENCE] },
-  cachemePopSets: { file: 'pop-sets.lua', uses: [SEQUENCE, LIVENESS] },
+  cachemePopSets: { file: 'pop-sets.lua', uses: [SEQUENCE, LIVENESS, CONTAINERS, ENTRY_INVALIDATION] },
   cachemeDeleteEntries: { file: 'delete-entries.lua', uses: [SEQUENCE] },
   cachemeLiveMembers: { file: 'live-members.lua', numberOfKeys: 1, uses: [LIVENESS] },
   cachemeReleaseLease: { file: 'release-lease.lua', numberOfKeys: 1 },
-  cachemeWriteMany: { file: 'write-many.lua' },
+  cachemeWriteMany: { file: 'write-many.lua', uses: [PLAIN_ENTRIES] },
   cachemePruneSet: { file: 'prune-set.lua', numberOfKeys: 1, uses: [LIVENESS] },
   cachemePruneHash: { file: 'prune-hash.lua', numberOfKeys: 1, uses: [LIVENESS] },
-}
-
-const readScript = (file: string) => readFileSync(join(__dirname, 'scripts', file), 'utf8')
-
-/** A script with its libraries before it (Redis scripts cannot load one another), and its `#!lua` flags line, if any, first. */
-function composeScript(file: string, uses: readonly string[] = []): string {
-  const body = readScript(file)
-  const flags = body.startsWith('#!') ? body.slice(0, body.indexOf('\n') + 1) : ''
-  return flags + uses.map(readScript).join('') + body.slice(flags.length)
-}
-
-function defineScripts(client: Client): Client & ScriptCommands {
-  const target = client as Client & Partial<ScriptCommands>
-  for (const [name, { file, numberOfKeys, uses }] of Object.entries(SCRIPTS)) {
-    if (typeof (target as unknown as Record<string, unknown>)[name] === 'function') continue
-    const lua = composeScript(file, uses)
-    client.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys })
-  }
-  return target as Client & ScriptCommands
 }
 
 /** A batched read as the store answers it: the envelope opened (a dead value is a miss). */
@@ -93,7 +70,7 @@ export class RedisStore implements Store {
     readonly layout: KeyLayout,
     owned = false,
   ) {
-    this.#client = defineScripts(client)
+    this.#client = defineScripts<ScriptCommands>(client, SCRIPTS)
     this.#owned = owned
     this.#batcher = client.isCluster ? undefined : new ReadBatcher(client as Redis, layout.seq, opened)
   }
@@ -104,16 +81,7 @@ export class RedisStore implements Store {
 
   /** One round trip: the value and the sequence come back together (see ReadBatcher). */
   read(entry: EntryRef): Promise<ReadResult> {
-    return this.#batcher === undefined ? this.#readAlone(entry) : this.#batcher.read(entry)
-  }
-
-  /** A fresh value costs one GET or HGET; a miss or a stale value also reads the sequence, before anything is computed. */
-  async #readAlone(entry: EntryRef): Promise<ReadResult> {
-    const stored = entry.field === undefined ? await this.#client.get(entry.key) : await this.#client.hget(entry.key, entry.field)
-    const found = stored === null ? undefined : open(stored)
-    if (found && !found.stale) return { value: found.payload, stale: false, seq: undefined }
-    const seq = await this.#client.get(this.layout.seq)
-    return { value: found?.payload, stale: found?.stale ?? false, seq: seq === null ? 0 : Number(seq) }
+    return this.#batcher === undefined ? readAlone(this.#client, this.layout, entry) : this.#batcher.read(entry)
   }
 
   async write({ entry, value, ttlMs, graceMs = 0, sets, seq }: WriteRequest): Promise<boolean> {
@@ -216,7 +184,7 @@ export class RedisStore implements Store {
     for await (const names of this.#scan(keys, SCAN_COUNT, field === undefined ? undefined : 'hash')) {
       const entries = names.filter(name => this.layout.isEntryName(name))
       if (field !== undefined) {
-        for (const hash of entries) deleted += await this.#deleteFields(hash, field, onProgress)
+        for (const hash of entries) deleted += await deleteMatchingFields(this.#client, hash, field, onProgress)
       } else if (entries.length > 0) {
         deleted += await this.#client.unlink(...entries)
       }
@@ -257,57 +225,23 @@ export class RedisStore implements Store {
     for await (const names of this.#scan(everything, batch, 'set')) {
       const indexSets = names.filter(name => this.layout.isIndexSet(name))
       sets += indexSets.length
-      membersRemoved += await this.#pruneAll(indexSets, (set, cursor) => this.#client.cachemePruneSet(set, Date.now(), cursor, batch))
+      membersRemoved += await pruneInSteps(indexSets, (set, cursor) => this.#client.cachemePruneSet(set, Date.now(), cursor, batch))
     }
     for await (const names of this.#scan(everything, batch, 'hash')) {
       const hashes = names.filter(name => this.layout.isEntryName(name))
-      fieldsRemoved += await this.#pruneAll(hashes, (hash, cursor) => this.#client.cachemePruneHash(hash, Date.now(), cursor, batch))
+      fieldsRemoved += await pruneInSteps(hashes, (hash, cursor) => this.#client.cachemePruneHash(hash, Date.now(), cursor, batch))
     }
     return { sets, membersRemoved, fieldsRemoved }
   }
 
-  /** QUIT waits for a server that may be gone: past a short wait the connection is simply dropped. */
   async close(): Promise<void> {
     if (!this.#owned) return
-    let timer: NodeJS.Timeout | undefined
-    const patience = new Promise<void>(resolve => (timer = setTimeout(resolve, CLOSE_PATIENCE_MS)))
-    await Promise.race([this.#client.quit().catch(() => undefined), patience])
-    clearTimeout(timer)
-    this.#client.disconnect()
+    await closeClient(this.#client)
   }
 
   /** The names matching a glob (of one type if given), a SCAN page at a time, empty pages included: each is a step. */
   async *#scan(match: string, count: number, type?: 'set' | 'hash'): AsyncGenerator<string[]> {
     for await (const { names } of scanKeys(this.#client, match, count, type)) yield names
-  }
-
-  /** Deletes the fields of a hash that match a glob, an HSCAN page at a time. */
-  async #deleteFields(hash: string, fieldGlob: string, onProgress: (() => void) | undefined): Promise<number> {
-    let deleted = 0
-    let cursor = '0'
-    do {
-      const [next, fieldsAndValues] = await this.#client.hscan(hash, cursor, 'MATCH', fieldGlob, 'COUNT', SCAN_COUNT)
-      cursor = next
-      const fields = fieldsAndValues.filter((_, i) => i % 2 === 0)
-      if (fields.length > 0) deleted += await this.#client.hdel(hash, ...fields)
-      onProgress?.()
-    } while (cursor !== '0')
-    return deleted
-  }
-
-  /**
-   * Runs a prune step on every key, then again on those whose scan cursor has not come back to 0:
-   * a big set or hash takes several short script calls instead of one long one.
-   */
-  async #pruneAll(keys: string[], step: (key: string, cursor: string) => Promise<[string, number]>): Promise<number> {
-    let removed = 0
-    let pending = keys.map(key => ({ key, cursor: '0' }))
-    while (pending.length > 0) {
-      const results = await Promise.all(pending.map(({ key, cursor }) => step(key, cursor)))
-      pending = pending.map(({ key }, i) => ({ key, cursor: results[i][0] })).filter(({ cursor }) => cursor !== '0')
-      removed += results.reduce((sum, [, count]) => sum + Number(count), 0)
-    }
-    return removed
   }
 
   #raise(guards: string[]): Promise<number> {

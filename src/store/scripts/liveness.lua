@@ -29,14 +29,22 @@ local function is_live_value(value, now)
   return fresh_until ~= nil and (fresh_until == 0 or fresh_until + grace > now)
 end
 
+-- The entry under `key` (field '') or in field `field` of the hash `key` is live. pcall: a name
+-- now holding the other kind (string vs hash) does not store this entry.
+local function is_live_entry(key, field, now)
+  if field ~= '' then
+    return is_live_value(redis.pcall('HGET', key, field), now)
+  end
+  return is_live_value(redis.pcall('GET', key), now)
+end
+
 -- A set member names an entry: '<key>' or '<hash>><field>' (the prefix holds no '>').
--- pcall: a name now holding the other kind (string vs hash) does not store this entry.
 local function is_live_member(member, now)
   local at = string.find(member, '>', 1, true)
   if at then
-    return is_live_value(redis.pcall('HGET', string.sub(member, 1, at - 1), string.sub(member, at + 1)), now)
+    return is_live_entry(string.sub(member, 1, at - 1), string.sub(member, at + 1), now)
   end
-  return is_live_value(redis.pcall('GET', member), now)
+  return is_live_entry(member, '', now)
 end
 
 -- Removes from `set` those of `members` whose entries are dead; returns the count and the live ones.

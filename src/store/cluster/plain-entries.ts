@@ -1,0 +1,62 @@
+import { GUARD_TTL_MS, type ManyRead, type ManyWrite } from '../store'
+import type { ClusterContext } from './cluster-context'
+import { groupBySlot, slotOf } from './slots'
+
+/** The instance cache's rows on a Cluster: one command or script per slot, the slots concurrently. */
+
+/** One MGET per slot, and the sequence beside them: one round trip per master. */
+export async function readMany(context: ClusterContext, keys: readonly string[]): Promise<ManyRead> {
+  const { client, layout, guards } = context
+  await guards.ready()
+  const values = new Array<string | undefined>(keys.length).fill(undefined)
+  const indexed = keys.map((key, index) => ({ key, index }))
+  const [seq] = await Promise.all([
+    client.get(layout.seq),
+    ...[...groupBySlot(indexed, ({ key }) => key).values()].map(async group => {
+      const found = await client.mget(...group.map(({ key }) => key))
+      group.forEach(({ index }, i) => (values[index] = found[i] ?? undefined))
+    }),
+  ])
+  return { values, seq: seq == null ? 0 : Number(seq) }
+}
+
+/** Raises the sequence once, then per slot stamps the entries' guards and reads them in one script, durably. */
+export async function claimMany(context: ClusterContext, keys: readonly string[]): Promise<ManyRead> {
+  const { layout, acks, guards } = context
+  const seq = await guards.raise()
+  const values = new Array<string | undefined>(keys.length).fill(undefined)
+  const indexed = keys.map((key, index) => ({ key, index }))
+  await Promise.all(
+    [...groupBySlot(indexed, ({ key }) => key).values()].map(async group => {
+      const names = group.flatMap(({ key }) => [key, layout.guard(key)])
+      const found = await acks.run<(string | null)[]>(names[0], 'cachemeClusterClaim', [names.length, ...names, seq, GUARD_TTL_MS])
+      group.forEach(({ index }, i) => (values[index] = found[i] ?? undefined))
+    }),
+  )
+  return { values, seq }
+}
+
+/**
+ * Per slot one script: stores skipped when the slot guard or the entry's guard is newer than
+ * `seq`, or the slot guard is absent (then set again: writes computed before are refused); deletes
+ * always done, durably.
+ */
+export async function writeMany(context: ClusterContext, writes: readonly ManyWrite[], seq: number): Promise<number> {
+  if (writes.length === 0) return 0
+  const { client, layout, acks, guards } = context
+  await guards.ready()
+  const counts = await Promise.all(
+    [...groupBySlot(writes, ({ key }) => key).values()].map(async group => {
+      const slot = slotOf(group[0].key)
+      const keys = [guards.guardOf(slot), ...group.flatMap(({ key }) => [key, layout.guard(key)])]
+      const args = [keys.length, ...keys, seq, ...group.flatMap(({ value, ttlMs }) => [value ?? '', ttlMs])]
+      const deletes = group.some(({ value }) => value === undefined)
+      const [done, absent] = deletes
+        ? await acks.run<[number, number]>(group[0].key, 'cachemeClusterWriteMany', args)
+        : await client.cachemeClusterWriteMany(keys.length, ...args.slice(1))
+      if (Number(absent) === 1) await guards.restore(slot)
+      return Number(done)
+    }),
+  )
+  return counts.reduce((sum, count) => sum + count, 0)
+}
