@@ -130,10 +130,11 @@ describe('a Redis Cluster master killed mid-run (3 masters, 3 replicas)', functi
   }
 
   it('serves every entry from the cache before the kill, on every master', async () => {
-    await readAll()
+    // The store writes its slot guards when it opens: the first writes may wait for them and fail open.
+    await untilEveryEntryIsServed()
     const { stale, computed } = await readAll()
     expect(stale).to.deep.equal([])
-    expect(computed, 'computations on the second pass').to.equal(0)
+    expect(computed, 'computations on a warm pass').to.equal(0)
     expect(new Set(clientMasters()).size).to.equal(3)
   })
 
