@@ -59,7 +59,7 @@ describe('consistency under concurrent reads, writes, killed writers and Redis f
 /** `npm run torture -- --cluster`, short: the same workload on a Cluster whose masters are killed while it runs. */
 describe('consistency on a Redis Cluster through master kills and failovers (torture --cluster)', function () {
   const postgres = testDatabases().find(db => db.dialect === 'postgres')
-  const workload: WorkloadOptions = { durationMs: 8000, readers: 12, writers: 3, processes: 0, books: 300, faults: true, seed: 20241 }
+  const workload: WorkloadOptions = { durationMs: 6000, readers: 12, writers: 3, processes: 0, books: 300, faults: true, seed: 20241 }
   const runs: Run[] = []
   let cluster: RedisCluster
 
