@@ -7,7 +7,7 @@ import { metrics } from './metrics'
 import { OptionChecks } from './option-checks'
 import { Outbox, type OutboxOptions } from './outbox/outbox'
 import { SingleFlight } from './single-flight'
-import { openStore } from './store/open-store'
+import { isCluster, openStore } from './store/open-store'
 import { UNAVAILABLE, type Store } from './store/store'
 
 export interface ConfigureOptions {
@@ -255,7 +255,7 @@ export function createRuntime(options: ConfigureOptions): Runtime {
   const maxValueBytes = checks.wholeNumber('maxValueBytes', options.maxValueBytes ?? 0, 0, 'bytes')
   const onError = checks.optionalFunction('onError', options.onError) ?? warn
   const enabled = checks.optionalBoolean('enabled', options.enabled) ?? true
-  const layout = new KeyLayout(options.prefix ?? DEFAULT_PREFIX)
+  const layout = new KeyLayout(options.prefix ?? DEFAULT_PREFIX, { cluster: isCluster(options.redis) })
   const local = localSettings(checks, options.local)
   // A handler that throws must not break the caller; a skipped store was reported when it failed.
   const report: ErrorHandler = (error, context) => {

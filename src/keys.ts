@@ -1,4 +1,5 @@
 import { CachemeError } from './errors'
+import { slotOf, slotTag } from './slots'
 
 /** Where one cached value lives: a whole key, or one field of a hash. */
 export interface EntryRef {
@@ -54,14 +55,16 @@ export interface LayoutOptions {
  *   leases         <prefix>__lease:<key>     token of the process computing an entry
  *   statistics     <prefix>__stats:<tag>     counters of a tag over all processes (hash)
  *   canaries       <prefix>__local:<id>      heartbeat key of one process's in-process tier
- * On a Cluster (`{ cluster: true }`) the names an operation touches together share a slot, by a
- * hash tag, and `{` `}` are refused in the prefix, keys, invalid keys and tags, since they would
- * move a name away from its guard's slot:
- *   guards         <prefix>__gen:{<name>}, for a field <prefix>__gen:{<hash>}><field>
- *   popped members <prefix>__popped:{<set>}  members of a set being invalidated (crash-safe)
- *   slot guards    <prefix>__slot:{<tag>}    one per slot: raised by pattern invalidation, and
- *                                            absent when the shard lost its data
+ * On a Cluster (`{ cluster: true }`) a name is kept in the slot of what it belongs to by a hash
+ * tag: `<tag>` is the slot tag (slots.ts) of the name's own slot, so the rule holds whatever the
+ * name holds (the instance cache's keys carry primary keys). `{` `}` are refused in the prefix,
+ * user keys, invalid keys and tags, which would otherwise gather in one slot unseen:
+ *   guards         <prefix>__gen:{<tag>}<name>, for a field <prefix>__gen:{<tag of hash>}<hash>><field>
+ *   popped members <prefix>__popped:{<tag>}<set>  members of a set being invalidated (crash-safe)
+ *   slot guards    <prefix>__slot:{<tag>}       one per slot: raised by pattern invalidation, and
+ *                                               absent when the shard lost its data
  *   everything     (unused: the slot guards replace it)
+ * (<name>, <hash>, <set> without the prefix.)
  */
 export class KeyLayout {
   readonly seq: string
@@ -183,24 +186,25 @@ export class KeyLayout {
 
   /** The guard of everything stored under `name` (a set or an entry): the sequence of its last invalidation. */
   guard(name: string): string {
-    return this.cluster ? `${this.prefix}${RESERVED}gen:{${name}}` : `${this.prefix}${RESERVED}gen:${name.slice(this.prefix.length)}`
+    return this.cluster ? this.#besides(`${RESERVED}gen:`, name) : `${this.prefix}${RESERVED}gen:${name.slice(this.prefix.length)}`
   }
 
   /** The guard of an entry; on a Cluster, in the slot of its key (the hash, for a field). */
   entryGuard(entry: EntryRef): string {
     if (!this.cluster || entry.field === undefined) return this.guard(entry.full)
-    return `${this.prefix}${RESERVED}gen:{${entry.key}}${FIELD_SEPARATOR}${entry.field}`
+    return `${this.#besides(`${RESERVED}gen:`, entry.key)}${FIELD_SEPARATOR}${entry.field}`
   }
 
   /** On a Cluster, where a set's members wait while an invalidation deletes their entries (same slot as the set). */
   popped(set: string): string {
-    return `${this.prefix}${RESERVED}popped:{${set}}`
+    return this.#besides(`${RESERVED}popped:`, set)
   }
 
   /** The set whose popped members a name holds (the inverse of popped), or undefined for any other name. */
   setOfPopped(name: string): string | undefined {
     const start = `${this.prefix}${RESERVED}popped:{`
-    return name.startsWith(start) && name.endsWith('}') ? name.slice(start.length, -1) : undefined
+    const end = name.indexOf('}', start.length)
+    return name.startsWith(start) && end !== -1 ? this.prefix + name.slice(end + 1) : undefined
   }
 
   /** On a Cluster, the guard of one slot, named by a hash tag of that slot (slots.ts). */
@@ -224,6 +228,11 @@ export class KeyLayout {
     const at = userPattern.indexOf(FIELD_SEPARATOR)
     if (at === -1) return { keys: this.pattern(userPattern), field: undefined }
     return { keys: this.pattern(userPattern.slice(0, at)), field: userPattern.slice(at + 1) }
+  }
+
+  /** `<prefix><kind>{<slot tag of name>}<name without the prefix>`: a name of cacheme's in the slot of `name`. */
+  #besides(kind: string, name: string): string {
+    return `${this.prefix}${kind}{${slotTag(slotOf(name))}}${name.slice(this.prefix.length)}`
   }
 
   /** On a Cluster, a brace would move the name's slot away from its guard's. */

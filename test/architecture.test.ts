@@ -8,7 +8,7 @@ const src = path.join(__dirname, '..', 'src')
 
 /** Bottom to top; a file's layer is the first whose pattern matches its path under src/. */
 const LAYERS: readonly (readonly [name: string, pattern: RegExp])[] = [
-  ['foundation', /^(errors|option-checks|keys|codec|container|metrics|single-flight|events|recorded-dependencies)\.ts$/],
+  ['foundation', /^(errors|option-checks|keys|codec|container|metrics|single-flight|events|recorded-dependencies|slots)\.ts$/],
   ['stores', /^(store|resilience|local)\/|^outbox\/outbox\.ts$/],
   ['runtime', /^config\.ts$/],
   ['operations', /^(invalidation|tags|gc|lease|scope|prometheus|opentelemetry|options)\.ts$/],

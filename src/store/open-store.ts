@@ -8,6 +8,7 @@ import { openLocalTier } from '../local/open-tier'
 import type { OptionChecks } from '../option-checks'
 import { checkEvictionPolicy } from './eviction-policy'
 import { FailOpenStore, type FailOpenOptions } from './fail-open-store'
+import { ClusterStore } from './cluster/cluster-store'
 import { MemoryStore } from './memory-store'
 import { RedisStore } from './redis-store'
 import type { Store } from './store'
@@ -37,7 +38,7 @@ export function openStore(options: StoreChoice, layout: KeyLayout, checks: Optio
   }
   if (redis === undefined) checks.fail("store 'redis' needs the redis option")
   // Client tracking is per node, and a subscriber on one node cannot hear of another's keys.
-  if (local && redis instanceof Cluster) checks.fail('local needs a standalone Redis: client tracking is per node, so an in-process tier cannot be kept coherent on a Cluster')
+  if (local && isCluster(redis)) checks.fail('local needs a standalone Redis: client tracking is per node, so an in-process tier cannot be kept coherent on a Cluster')
   const remote = (client: Redis | Cluster, owned: boolean) => {
     const onState: TierHooks['onState'] = (state, reason) => cachemeEvents.emit('local', state, reason)
     const tier = local && openLocalTier(client as Redis, layout, local, failOpen.timeoutMs, { onState })
@@ -48,7 +49,8 @@ export function openStore(options: StoreChoice, layout: KeyLayout, checks: Optio
     }
     // The store defines its script commands first: an auto-pipelining client builds its pipeline
     // from the commands it knows when the first command is sent.
-    const failOpenStore = new FailOpenStore(new RedisStore(client, layout, owned), { ...failOpen, onCircuit })
+    const backend = client.isCluster ? new ClusterStore(client as Cluster, layout, { owned }) : new RedisStore(client, layout, owned)
+    const failOpenStore = new FailOpenStore(backend, { ...failOpen, onCircuit })
     warnOnUnsafeEviction(client)
     const pendingInvalidations = () => failOpenStore.pendingInvalidations
     return { store: tier ? new LocalTierStore(failOpenStore, tier, pendingInvalidations) : failOpenStore, pendingInvalidations }
@@ -65,6 +67,11 @@ export function openStore(options: StoreChoice, layout: KeyLayout, checks: Optio
   if (typeof redis === 'object' && redis !== null && !Array.isArray(redis)) return remote(quiet(new Redis(redis)), true)
   const given = redis === null ? 'null' : Array.isArray(redis) ? 'an array' : typeof redis
   return checks.fail(`redis must be an ioredis client, a redis:// or rediss:// URL, a Unix socket path or ioredis options, got ${given}`)
+}
+
+/** An ioredis Cluster, from this copy of ioredis or another: its layout hash-tags the names it keeps together. */
+export function isCluster(redis: unknown): boolean {
+  return redis instanceof Cluster || (typeof redis === 'object' && redis !== null && (redis as { isCluster?: unknown }).isCluster === true)
 }
 
 /** What ioredis connects to and this documents: a redis: or rediss: URL that parses, or a socket path. */

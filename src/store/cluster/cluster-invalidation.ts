@@ -1,7 +1,7 @@
 import type { EntryRef } from '../../keys'
 import { GUARD_TTL_MS, type InvalidateOptions } from '../store'
 import { chunks, type ClusterContext } from './cluster-context'
-import { groupBySlot } from './slots'
+import { groupBySlot } from '../../slots'
 
 /** Sets one pop script handles: about a millisecond of server time, as on standalone Redis. */
 export const SETS_PER_STEP = 128

@@ -2,7 +2,7 @@ import { seal } from '../envelope'
 import { LAZY_PRUNE_MIN_SIZE, LAZY_PRUNE_SAMPLE, lifetime, type WriteRequest } from '../store'
 import type { ClusterContext } from './cluster-context'
 import { pruneMembers } from './member-pruning'
-import { groupBySlot, slotOf } from './slots'
+import { groupBySlot, slotOf } from '../../slots'
 
 /**
  * A decorated miss's write (docs/consistency.md, "Cluster"): register before store, never the

@@ -1,6 +1,6 @@
 import { GUARD_TTL_MS } from '../store'
 import { chunks, type ClusterContext } from './cluster-context'
-import { groupBySlot } from './slots'
+import { groupBySlot } from '../../slots'
 
 /** Entries checked by one script call. */
 const ENTRIES_PER_CHECK = 256

@@ -2,7 +2,7 @@ import { scanKeys } from '../key-scan'
 import { deleteMatchingFields } from '../scan-steps'
 import type { InvalidateOptions } from '../store'
 import type { ClusterContext } from './cluster-context'
-import { groupBySlot } from './slots'
+import { groupBySlot } from '../../slots'
 
 const SCAN_COUNT = 1000
 

@@ -1,6 +1,6 @@
 import { GUARD_TTL_MS, type ManyRead, type ManyWrite } from '../store'
 import type { ClusterContext } from './cluster-context'
-import { groupBySlot, slotOf } from './slots'
+import { groupBySlot, slotOf } from '../../slots'
 
 /** The instance cache's rows on a Cluster: one command or script per slot, the slots concurrently. */
 

@@ -1,6 +1,6 @@
 import { CachemeError } from '../../errors'
 import type { ScriptedCluster } from './cluster-scripts'
-import { slotOf } from './slots'
+import { slotOf } from '../../slots'
 
 /**
  * Failover durability. Replication is asynchronous: a master that dies can take its last writes

@@ -2,7 +2,7 @@ import type { ChainableCommander } from 'ioredis'
 import type { KeyLayout } from '../../keys'
 import type { ReplicaAcks } from './replica-acks'
 import type { ScriptedCluster } from './cluster-scripts'
-import { SLOT_COUNT, slotTag } from './slots'
+import { SLOT_COUNT, slotTag } from '../../slots'
 
 /** Commands in flight at once while every slot guard is set or stamped: bounded, so memory is. */
 const SLOTS_PER_BATCH = 2048

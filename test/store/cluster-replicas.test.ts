@@ -1,0 +1,78 @@
+import { expect } from 'chai'
+import Redis, { Cluster } from 'ioredis'
+import { KeyLayout } from '../../src/keys'
+import { slotOf } from '../../src/slots'
+import { ClusterStore } from '../../src/store/cluster/cluster-store'
+import { startRedisCluster, type RedisCluster } from '../../tools/redis-cluster'
+
+/** Failover durability: on masters with replicas, an invalidation returns only once a replica holds it. */
+describe('ClusterStore on a Cluster with replicas', function () {
+  this.timeout(60_000)
+  let cluster: RedisCluster
+  let client: Cluster
+  let store: ClusterStore
+  let layout: KeyLayout
+
+  before(async () => {
+    cluster = await startRedisCluster({ replicas: 1 })
+    client = new Cluster([...cluster.startupNodes])
+    // Replicas appear in CLUSTER SLOTS once they have synchronised (several seconds after creation).
+    while (client.slots.length < 16384 || !client.slots.every(nodes => nodes.length > 1)) {
+      await new Promise(resolve => setTimeout(resolve, 250))
+      await new Promise(resolve => client.refreshSlotsCache(resolve))
+    }
+    store = new ClusterStore(client, new KeyLayout('rep:'), { replicaAckMs: 300 })
+    layout = store.layout
+    await store.ready()
+  })
+
+  after(async () => {
+    await client?.quit().catch(() => undefined)
+    await cluster?.stop()
+  })
+
+  const entry = (key: string) => layout.entry(key, 'replica test')
+  const seqNow = async () => (await store.read(entry('never:written'))).seq!
+  /** The replica of the master that owns this name's slot, read-only. */
+  const replicaOf = (name: string) => {
+    const [, replica] = client.slots[slotOf(name)]
+    const [host, port] = replica.split(':')
+    return new Redis({ host, port: Number(port), readOnly: true, lazyConnect: true })
+  }
+
+  it('has a replica hold the guard and the deletion of an invalidation as soon as it returns', async () => {
+    const set = layout.invalidSet('User:1')
+    expect(await store.write({ entry: entry('Book:1'), value: 'v', ttlMs: 0, sets: [set], seq: await seqNow() })).to.equal(true)
+    const setReplica = replicaOf(set)
+    const entryReplica = replicaOf(entry('Book:1').key)
+    try {
+      expect(await setReplica.sismember(set, entry('Book:1').full), 'the registration').to.equal(1)
+      const seq = await store.invalidateSets([set]).then(seqNow)
+      expect(Number(await setReplica.get(layout.guard(set))))
+        .to.be.at.most(seq)
+        .and.above(0)
+      expect(Number(await entryReplica.get(layout.entryGuard(entry('Book:1'))))).to.be.above(0)
+      expect(await entryReplica.exists(entry('Book:1').key)).to.equal(0)
+    } finally {
+      setReplica.disconnect()
+      entryReplica.disconnect()
+    }
+  })
+
+  it('fails an invalidation, and a registration, that no replica acknowledged, so that it is retried', async () => {
+    const set = layout.invalidSet('User:2')
+    const [, replicaKey] = client.slots[slotOf(set)]
+    const replica = cluster.nodes.find(node => `${node.host}:${node.port}` === replicaKey)!
+    await replica.server.stop()
+    const failure = (promise: Promise<unknown>) =>
+      promise.then(
+        () => undefined,
+        (error: { code?: string; message: string }) => error,
+      )
+    const invalidation = await failure(store.invalidateSets([set]))
+    expect(invalidation).to.have.property('code', 'STORE_FAILED')
+    expect(invalidation!.message).to.match(/no replica .* acknowledged/)
+    const registration = await failure(store.write({ entry: entry('Book:2'), value: 'v', ttlMs: 0, sets: [set], seq: await seqNow() }))
+    expect(registration).to.have.property('code', 'STORE_FAILED')
+  })
+})
