@@ -33,6 +33,8 @@ export interface Figures {
   /** Cached values compared, over all rounds. */
   checked: number
   worstLatencyDownMs: number
+  /** The longest a call waited for the store while Redis was down: what the fail-open timeout bounds. */
+  worstStoreWaitDownMs: number
   worstLatencyMs: number
   /** The first few stale values, for diagnosis. */
   staleExamples: string[]
@@ -55,6 +57,7 @@ export function emptyFigures(): Figures {
     staleReads: 0,
     checked: 0,
     worstLatencyDownMs: 0,
+    worstStoreWaitDownMs: 0,
     worstLatencyMs: 0,
     staleExamples: [],
   }
@@ -92,6 +95,7 @@ export function formatRuns(runs: readonly Run[]): string {
     ['cluster master kills (failovers)', ({ figures }) => figures.faults.failovers],
     ['store faults reported', ({ figures }) => figures.faults.reported],
     ['worst call, redis down (ms)', ({ figures }) => Math.round(figures.worstLatencyDownMs)],
+    ['worst wait for the store in a call, redis down (ms)', ({ figures }) => Math.round(figures.worstStoreWaitDownMs)],
     ['worst call, overall (ms)', ({ figures }) => Math.round(figures.worstLatencyMs)],
     ['cache writes refused by the guard', ({ figures }) => figures.refusedWrites],
     ['cached values checked', ({ figures }) => figures.checked],

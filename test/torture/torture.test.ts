@@ -86,13 +86,17 @@ describe('consistency on a Redis Cluster through master kills and failovers (tor
     const figures = await run(workload)
     expect(figures.operations.readErrors, 'decorated calls that threw').to.equal(0)
     expect(figures.faults.failovers, 'masters killed, each replaced by its replica').to.be.at.least(2)
-    expect(figures.worstLatencyDownMs, 'the slowest decorated call while a master was down (ms)').to.be.below(1500)
+    // Each of a call's store steps (read, register, store) fails open within the 250 ms timeout. The
+    // call's whole latency is reported, not bounded: on a loaded machine its database queries alone
+    // take over a second at times, master down or not.
+    expect(figures.worstStoreWaitDownMs, 'the longest a decorated call waited for the store while a master was down (ms)').to.be.below(1500)
     expect(figures.checked).to.be.greaterThan(0)
     expect(figures.stale, figures.staleExamples.join('\n')).to.equal(0)
   })
 
   it(`finds stale values on the Cluster too with one mechanism off: ${modeOf({ off: 'guard' })}`, async function () {
-    this.timeout(60_000)
+    // It usually ends in the first rounds; a loaded machine makes each round's comparison slow.
+    this.timeout(120_000)
     // No kills: the control shows the guard's race, which needs no failover, and stays short.
     const figures = await run({ ...workload, faults: false, off: 'guard', durationMs: 16_000, stopAtFirstStale: true })
     expect(figures.stale).to.be.greaterThan(0)

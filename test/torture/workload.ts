@@ -18,6 +18,7 @@ import { Random } from './random'
 import { createReaders, type ReaderSet } from './readers'
 import { isCluster, redisOption, type RedisTarget, type TortureRedis } from './redis-target'
 import { sleep } from './sleep'
+import { measureStoreWaits } from './store-waits'
 import type { WorkloadOptions } from './workload-options'
 import { Writers } from './writers'
 
@@ -63,6 +64,7 @@ interface RunState {
   readonly processes: WriterProcesses | undefined
   readonly faults: Faults | undefined
   readonly figures: Figures
+  readonly measured: ReturnType<typeof measureStoreWaits>
 }
 
 /**
@@ -112,6 +114,7 @@ async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOpt
     registerInvalidModels([schema.User, schema.Book, schema.BookReader, schema.Listing])
     if (outbox) startRelay({ interval: RELAY_INTERVAL_S })
     const guard = countRefusedWrites(runtime().store)
+    const measured = measureStoreWaits(runtime().store)
 
     if (options.processes > 0) {
       const task = (generation: number) => ({
@@ -142,6 +145,7 @@ async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOpt
       processes,
       faults: faultsOf(environment, proxy, options, random.fork(2)),
       figures,
+      measured,
     }
     const staleSeen = new Set<string>()
     const noteStale = (stale: string) => {
@@ -208,14 +212,15 @@ async function runRound(run: RunState, options: WorkloadOptions, roundMs: number
   await Promise.all(reading)
 }
 
-async function readLoop({ readers, faults, figures }: RunState, random: Random, going: () => boolean): Promise<void> {
+async function readLoop({ readers, faults, figures, measured }: RunState, random: Random, going: () => boolean): Promise<void> {
   while (going()) {
     const reader = random.pick(readers.readers)
     const outagesBefore = faults?.outages ?? 0
     const downBefore = faults?.down ?? false
     const started = performance.now()
+    let storeMs = 0
     try {
-      await reader.cached(random.pick(reader.domain))
+      storeMs = (await measured(() => reader.cached(random.pick(reader.domain)))).storeMs
     } catch {
       figures.operations.readErrors++
     }
@@ -224,6 +229,7 @@ async function readLoop({ readers, faults, figures }: RunState, random: Random, 
     figures.worstLatencyMs = Math.max(figures.worstLatencyMs, latency)
     if (downBefore || faults?.down || (faults?.outages ?? 0) !== outagesBefore) {
       figures.worstLatencyDownMs = Math.max(figures.worstLatencyDownMs, latency)
+      figures.worstStoreWaitDownMs = Math.max(figures.worstStoreWaitDownMs, storeMs)
     }
   }
 }
