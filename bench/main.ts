@@ -3,6 +3,7 @@ import path from 'node:path'
 import { shutdown } from '../src'
 import { bookstoreWorkload } from './bookstore'
 import { bulkWorkload } from './bulk'
+import { clusterWorkload } from './cluster'
 import { codecWorkload } from './codec'
 import { machineMarkdown, ratioChart, sectionMarkdown, startRedis, verdictsMarkdown, type Section } from './harness'
 import { hitWorkload } from './hit'
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
   const redis = await startRedis()
   const sections: Section[] = []
   try {
-    for (const workload of [hitWorkload, missWorkload, listWorkload, invalidationWorkload, memoryWorkload, bookstoreWorkload, bulkWorkload, codecWorkload]) {
+    for (const workload of [hitWorkload, missWorkload, listWorkload, invalidationWorkload, memoryWorkload, bookstoreWorkload, bulkWorkload, codecWorkload, clusterWorkload]) {
       const done = await workload(redis)
       for (const section of done) console.log(`\n${sectionMarkdown(section)}\n`)
       sections.push(...done)
@@ -38,10 +39,11 @@ async function main(): Promise<void> {
     const markdown = [
       '# Benchmarks',
       '',
-      'Produced by `npm run bench` (each workload alone: `npm run bench:hit`, `bench:miss`, `bench:list`, `bench:invalidation`, `bench:memory`, `bench:bookstore`, `bench:bulk`, `bench:codec`; these print their tables and write nothing).',
+      'Produced by `npm run bench` (each workload alone: `npm run bench:hit`, `bench:miss`, `bench:list`, `bench:invalidation`, `bench:memory`, `bench:bookstore`, `bench:bulk`, `bench:codec`, `bench:cluster`; these print their tables and write nothing).',
       'It runs against a private `redis-server` on a free loopback port (or `REDIS_URL`), with tinybench: each contender gets a warmup and a time budget per round,',
       'contenders run in an order rotated every round, times are the median over rounds of each round’s median, and a ratio is the median over rounds of',
       "(contender / reference) measured in the same round. Ratios below 1 are faster than the workload's reference.",
+      'The Redis Cluster workload starts a private Cluster of 3 masters on free loopback ports and measures it beside the standalone server in the same run.',
       'The bookstore workload runs the example on SQLite and on a private PostgreSQL (or `DATABASE_URL`, whose bookstore tables it drops and creates again).',
       '',
       machine,

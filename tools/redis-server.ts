@@ -15,6 +15,8 @@ export interface RedisServer {
   readonly port: number
   /** Sends SIGTERM and waits for the process to exit. */
   stop(): Promise<void>
+  /** Sends SIGKILL and waits for the process to exit: no shutdown, as when a machine dies. `restart()` starts it again. */
+  kill(): Promise<void>
   /** Stops the server and starts it again on the same port (with an empty dataset). */
   restart(): Promise<void>
 }
@@ -176,6 +178,13 @@ async function launch(port: number, extraArgs: string[]): Promise<Running> {
   return { child, exited }
 }
 
+/** SIGKILL at once: the server neither flushes nor closes its connections in order. */
+async function killNow(running: Running): Promise<void> {
+  const { child, exited } = running
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  await exited
+}
+
 async function terminate(running: Running): Promise<void> {
   const { child, exited } = running
   if (child.exitCode === null && child.signalCode === null) {
@@ -216,6 +225,12 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       const r = current
       current = undefined
       await terminate(r)
+    },
+    async kill() {
+      if (!current) return
+      const r = current
+      current = undefined
+      await killNow(r)
     },
     async restart() {
       if (current) {

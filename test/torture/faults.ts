@@ -1,5 +1,6 @@
 import type { RedisServer } from '../../tools/redis-server'
 import type { TcpProxy } from '../../tools/tcp-proxy'
+import type { Figures } from './figures'
 import type { Random } from './random'
 import { sleep } from './sleep'
 
@@ -7,11 +8,23 @@ type Fault = 'reset' | 'restart' | 'blackhole'
 /** Every kind comes early, so that even a short run meets each of them. */
 const CYCLE: readonly Fault[] = ['reset', 'restart', 'blackhole']
 
+/** What breaks Redis during a run's fault rounds. */
+export interface Faults {
+  /** Faults begun so far: a call that saw it change overlapped an outage. */
+  readonly outages: number
+  /** Redis (or a part of it) is unreachable right now. */
+  readonly down: boolean
+  /** Injects faults until about `until` (ms since the epoch); Redis is reachable when it returns. */
+  run(until: number): Promise<void>
+  /** Adds what it did to the run's figures. */
+  record(figures: Figures['faults']): void
+}
+
 /**
  * Breaks cacheme's way to Redis, one fault at a time: the proxy resets every connection or
  * swallows every byte for a while (a partition), or the server restarts and loses its data.
  */
-export class FaultInjector {
+export class FaultInjector implements Faults {
   cuts = 0
   restarts = 0
   /** Faults begun so far: a call that saw it change overlapped an outage. */
@@ -41,6 +54,10 @@ export class FaultInjector {
         this.down = false
       }
     }
+  }
+
+  record(figures: Figures['faults']): void {
+    Object.assign(figures, { cuts: this.cuts, restarts: this.restarts })
   }
 
   #nextFault(): Fault {

@@ -3,6 +3,8 @@ import { modeOf, type WorkloadOptions } from './workload-options'
 import { WRITE_KINDS, type WriteKind } from './writers'
 
 export interface Figures {
+  /** What the run's Redis was: one server, or a Cluster. */
+  redis: string
   /** Times the writers were stopped and the cache compared with the database. */
   rounds: number
   /** From the first round's start to the last comparison's end. */
@@ -18,7 +20,8 @@ export interface Figures {
     /** Writes the database refused (deadlocks, duplicate links, serialization failures): expected under contention. */
     writeErrors: number
   }
-  faults: { cuts: number; restarts: number; reported: number }
+  /** Proxy cuts and restarts of a redis-server, or master kills of a Cluster (each a failover); faults cacheme reported. */
+  faults: { cuts: number; restarts: number; failovers: number; reported: number }
   /** Writer processes, when the run has some. */
   processes?: ProcessFigures
   /** Cache writes the stale-write guard refused while the workload ran. */
@@ -30,6 +33,8 @@ export interface Figures {
   /** Cached values compared, over all rounds. */
   checked: number
   worstLatencyDownMs: number
+  /** The longest a call waited for the store while Redis was down: what the fail-open timeout bounds. */
+  worstStoreWaitDownMs: number
   worstLatencyMs: number
   /** The first few stale values, for diagnosis. */
   staleExamples: string[]
@@ -42,15 +47,17 @@ export interface Run {
 
 export function emptyFigures(): Figures {
   return {
+    redis: 'standalone',
     rounds: 0,
     elapsedMs: 0,
     operations: { reads: 0, hits: 0, readErrors: 0, writes: Object.fromEntries(WRITE_KINDS.map(kind => [kind, 0])) as Record<WriteKind, number>, writeErrors: 0 },
-    faults: { cuts: 0, restarts: 0, reported: 0 },
+    faults: { cuts: 0, restarts: 0, failovers: 0, reported: 0 },
     refusedWrites: 0,
     stale: 0,
     staleReads: 0,
     checked: 0,
     worstLatencyDownMs: 0,
+    worstStoreWaitDownMs: 0,
     worstLatencyMs: 0,
     staleExamples: [],
   }
@@ -68,6 +75,7 @@ function writesOf(writes: Record<WriteKind, number>): number {
 /** The figures of several runs side by side, one column per run, then one line per mode. */
 export function formatRuns(runs: readonly Run[]): string {
   const rows: [string, (run: Run) => string | number][] = [
+    ['redis', ({ figures }) => figures.redis],
     ['seconds', ({ figures }) => (figures.elapsedMs / 1000).toFixed(1)],
     ['readers / writers / writer processes', ({ options }) => `${options.readers} / ${options.writers} / ${options.processes}`],
     ['books', ({ options }) => options.books],
@@ -84,8 +92,10 @@ export function formatRuns(runs: readonly Run[]): string {
     ['  killed right after a commit', ({ figures }) => figures.processes?.killedAtCommit ?? '-'],
     ['proxy cuts', ({ figures }) => figures.faults.cuts],
     ['redis restarts', ({ figures }) => figures.faults.restarts],
+    ['cluster master kills (failovers)', ({ figures }) => figures.faults.failovers],
     ['store faults reported', ({ figures }) => figures.faults.reported],
     ['worst call, redis down (ms)', ({ figures }) => Math.round(figures.worstLatencyDownMs)],
+    ['worst wait for the store in a call, redis down (ms)', ({ figures }) => Math.round(figures.worstStoreWaitDownMs)],
     ['worst call, overall (ms)', ({ figures }) => Math.round(figures.worstLatencyMs)],
     ['cache writes refused by the guard', ({ figures }) => figures.refusedWrites],
     ['cached values checked', ({ figures }) => figures.checked],

@@ -1,16 +1,21 @@
 // The long torture run:
 //   npm run torture -- --seconds 60 [--processes 2] [--readers 12] [--writers 3] [--books 1000]
-//                      [--seed 1] [--no-faults] [--modes all,guard,transactionReads,clsBypass,outbox]
+//                      [--seed 1] [--no-faults] [--modes all,guard,transactionReads,clsBypass,outbox] [--cluster]
 // Starts a private redis-server and PostgreSQL (DATABASE_URL overrides the latter) and runs the
 // workload once per mode: every mechanism on, then each mechanism switched off in turn (the
 // outbox only with writer processes, which are killed). `--modes` may also name the write paths'
-// controls: movedRows, computedValues, partialRows, counters. Prints the figures; exits 1 when a
+// controls: movedRows, computedValues, partialRows, counters. `--cluster` runs it on a private Redis
+// Cluster of 3 masters and 3 replicas instead, whose faults are master kills (SIGKILL), each followed
+// by a failover and the killed node's return as a replica. Prints the figures; exits 1 when a
 // value was stale with every mechanism on, or when a control found none (the run then proves nothing).
 import { parseArgs } from 'node:util'
 import { startPostgres, type PostgresServer } from '../../tools/postgres-server'
-import { startRedisServer, type RedisServer } from '../../tools/redis-server'
+import { startRedisCluster } from '../../tools/redis-cluster'
+import { startRedisServer } from '../../tools/redis-server'
+import { waitForReplicas } from '../cluster/master-kills'
 import { formatRuns, type Run } from './figures'
 import { MECHANISMS, WRITE_PATHS, type Mechanism } from './mechanisms'
+import type { TortureRedis } from './redis-target'
 import { runWorkload } from './workload'
 import { modeOf, type WorkloadOptions } from './workload-options'
 
@@ -30,6 +35,7 @@ async function main(): Promise<number> {
       seed: { type: 'string', default: String(Date.now() % 1_000_000) },
       modes: { type: 'string', default: DEFAULT_MODES.join(',') },
       'no-faults': { type: 'boolean', default: false },
+      cluster: { type: 'boolean', default: false },
     },
   })
   const number = (name: 'seconds' | 'readers' | 'writers' | 'processes' | 'books' | 'seed', least = 1) => {
@@ -54,16 +60,18 @@ async function main(): Promise<number> {
     modes.splice(modes.indexOf('outbox'), 1)
   }
 
-  let redis: RedisServer | undefined
+  let redis: TortureRedis | undefined
   let postgres: PostgresServer | undefined
   try {
-    redis = await startRedisServer()
+    redis = values.cluster ? await startCluster() : await startRedisServer()
     if (!process.env.DATABASE_URL) postgres = await startPostgres()
     const databaseUrl = process.env.DATABASE_URL ?? postgres!.url
     const runs: Run[] = []
     for (const mode of modes) {
       const options: WorkloadOptions = { ...workload, off: mode === 'all' ? undefined : mode }
-      console.log(`running ${options.durationMs / 1000} s, ${modeOf(options)}${workload.faults ? ', with faults' : ''}, seed ${workload.seed} ...`)
+      console.log(
+        `running ${options.durationMs / 1000} s, ${modeOf(options)}${values.cluster ? ', on a Cluster' : ''}${workload.faults ? ', with faults' : ''}, seed ${workload.seed} ...`,
+      )
       runs.push({ options, figures: await runWorkload({ redis, databaseUrl }, options) })
     }
     console.log(formatRuns(runs))
@@ -71,6 +79,13 @@ async function main(): Promise<number> {
   } finally {
     await Promise.allSettled([redis?.stop(), postgres?.stop()])
   }
+}
+
+/** 3 masters with a replica each, which take over from a killed master after the 2 s node timeout. */
+async function startCluster(): Promise<TortureRedis> {
+  const cluster = await startRedisCluster({ replicas: 1, nodeTimeoutMs: 2000 })
+  await waitForReplicas(cluster)
+  return cluster
 }
 
 /** 0 when every mechanism on left nothing stale and every control found something stale. */

@@ -1,13 +1,14 @@
 import { performance } from 'node:perf_hooks'
+import type { Cluster } from 'ioredis'
 import { QueryTypes } from 'sequelize'
 import { configure, registerInvalidModels, shutdown, startRelay } from '../../src'
 import { runtime } from '../../src/config'
-import type { RedisServer } from '../../tools/redis-server'
 import { startTcpProxy, type TcpProxy } from '../../tools/tcp-proxy'
 import { withCls } from '../sequelize/cls'
 import { compareWithFresh, settle } from './comparison'
 import { range, seed, tortureIds } from './dataset'
-import { FaultInjector } from './faults'
+import { FailoverInjector } from './failovers'
+import { FaultInjector, type Faults } from './faults'
 import { emptyFigures, type Figures } from './figures'
 import { countRefusedWrites } from './guard'
 import { switchOff } from './mechanisms'
@@ -15,13 +16,18 @@ import { openTortureSchema } from './models'
 import { WriterProcesses } from './processes'
 import { Random } from './random'
 import { createReaders, type ReaderSet } from './readers'
+import { isCluster, redisOption, type RedisTarget, type TortureRedis } from './redis-target'
 import { sleep } from './sleep'
+import { measureStoreWaits } from './store-waits'
 import type { WorkloadOptions } from './workload-options'
 import { Writers } from './writers'
 
-/** Where the workload runs: a redis-server it may restart, and a PostgreSQL database it owns. */
+/**
+ * Where the workload runs: a redis-server it may restart (behind a proxy it may cut), or a Cluster
+ * with replicas whose masters it may kill; and a PostgreSQL database it owns.
+ */
 export interface WorkloadEnvironment {
-  readonly redis: RedisServer
+  readonly redis: TortureRedis
   readonly databaseUrl: string
 }
 
@@ -34,6 +40,8 @@ const ROUND_MS = 1000
  */
 const FAULT_SHARE = 0.4
 const MAX_ROUNDS = 30
+/** Master kills in a run on a Cluster: each takes a failover of a few seconds, so fewer than a server's restarts. */
+const KILLS_PER_S = 1 / 10
 const WRITER_PAUSE_MS = 5
 /** Writer loops in each writer process. */
 const PROCESS_LOOPS = 2
@@ -54,8 +62,9 @@ interface RunState {
   readonly readers: ReaderSet
   readonly writers: Writers
   readonly processes: WriterProcesses | undefined
-  readonly faults: FaultInjector | undefined
+  readonly faults: Faults | undefined
   readonly figures: Figures
+  readonly measured: ReturnType<typeof measureStoreWaits>
 }
 
 /**
@@ -78,17 +87,22 @@ async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOpt
   const random = new Random(options.seed)
   const ids = tortureIds(options.books)
   const schema = openTortureSchema(environment.databaseUrl, options.readers + options.writers + 2)
+  const { redis } = environment
   let proxy: TcpProxy | undefined
+  let cluster: Cluster | undefined
   let processes: WriterProcesses | undefined
   let switchOn = () => {}
   try {
-    if (options.faults) proxy = await startTcpProxy({ host: '127.0.0.1', port: environment.redis.port })
+    if (options.faults && !isCluster(redis)) proxy = await startTcpProxy({ host: '127.0.0.1', port: redis.port })
     const figures = emptyFigures()
-    const redisUrl = proxy?.url ?? environment.redis.url
+    const target: RedisTarget = isCluster(redis) ? { cluster: redis.startupNodes } : { url: proxy?.url ?? redis.url }
+    const client = redisOption(target)
+    if (typeof client !== 'string') cluster = client
+    if (isCluster(redis)) figures.redis = `Cluster of ${redis.nodes.length} nodes`
     const prefix = `torture${options.seed}_${Date.now().toString(36)}:`
     const outbox = options.off === 'outbox' ? undefined : OUTBOX
     configure({
-      redis: redisUrl,
+      redis: client,
       prefix,
       timeout: 0.25,
       onError: () => figures.faults.reported++,
@@ -100,11 +114,12 @@ async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOpt
     registerInvalidModels([schema.User, schema.Book, schema.BookReader, schema.Listing])
     if (outbox) startRelay({ interval: RELAY_INTERVAL_S })
     const guard = countRefusedWrites(runtime().store)
+    const measured = measureStoreWaits(runtime().store)
 
     if (options.processes > 0) {
       const task = (generation: number) => ({
         databaseUrl: environment.databaseUrl,
-        redisUrl,
+        redis: target,
         prefix,
         books: options.books,
         loops: PROCESS_LOOPS,
@@ -128,8 +143,9 @@ async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOpt
       readers,
       writers: new Writers(schema, ids, { readers }),
       processes,
-      faults: proxy && new FaultInjector(proxy, environment.redis, random.fork(2), Math.max(2, Math.floor(options.durationMs / 20_000))),
+      faults: faultsOf(environment, proxy, options, random.fork(2)),
       figures,
+      measured,
     }
     const staleSeen = new Set<string>()
     const noteStale = (stale: string) => {
@@ -154,7 +170,7 @@ async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOpt
     figures.stale = staleSeen.size
     figures.operations.hits = run.readers.hits
     figures.refusedWrites = guard.refused
-    if (run.faults) Object.assign(figures.faults, { cuts: run.faults.cuts, restarts: run.faults.restarts })
+    run.faults?.record(figures.faults)
     if (processes) figures.processes = processes.figures
     return figures
   } finally {
@@ -162,8 +178,16 @@ async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOpt
     switchOn()
     await shutdown()
     await proxy?.close()
+    cluster?.disconnect()
     await schema.sequelize.close()
   }
+}
+
+/** Proxy cuts and server restarts on one redis-server, master kills on a Cluster; none without `faults`. */
+function faultsOf({ redis }: WorkloadEnvironment, proxy: TcpProxy | undefined, options: WorkloadOptions, random: Random): Faults | undefined {
+  if (!options.faults) return undefined
+  if (isCluster(redis)) return new FailoverInjector(redis, random, Math.max(2, Math.floor((options.durationMs / 1000) * KILLS_PER_S)))
+  return new FaultInjector(proxy!, redis, random, Math.max(2, Math.floor(options.durationMs / 20_000)))
 }
 
 /**
@@ -175,23 +199,28 @@ async function runRound(run: RunState, options: WorkloadOptions, roundMs: number
   let writing = true
   run.readers.jitter = true
   const reading = range(1, options.readers).map(index => readLoop(run, random.fork(index), () => writing))
+  // A failover outlasts a round: the writers go on until it is over.
+  let faulting = withFaults && run.faults !== undefined
+  const faults = faulting ? run.faults!.run(started + roundMs * FAULT_SHARE).finally(() => (faulting = false)) : undefined
+  const writersGo = () => faulting || Date.now() < started + roundMs
   await Promise.all([
-    ...range(1, options.writers).map(index => writeLoop(run, random.fork(100 + index), started + roundMs)),
+    ...range(1, options.writers).map(index => writeLoop(run, random.fork(100 + index), writersGo)),
     run.processes?.round(started + roundMs, random.fork(200)),
-    withFaults ? run.faults?.run(started + roundMs * FAULT_SHARE) : undefined,
+    faults,
   ])
   writing = false
   await Promise.all(reading)
 }
 
-async function readLoop({ readers, faults, figures }: RunState, random: Random, going: () => boolean): Promise<void> {
+async function readLoop({ readers, faults, figures, measured }: RunState, random: Random, going: () => boolean): Promise<void> {
   while (going()) {
     const reader = random.pick(readers.readers)
     const outagesBefore = faults?.outages ?? 0
     const downBefore = faults?.down ?? false
     const started = performance.now()
+    let storeMs = 0
     try {
-      await reader.cached(random.pick(reader.domain))
+      storeMs = (await measured(() => reader.cached(random.pick(reader.domain)))).storeMs
     } catch {
       figures.operations.readErrors++
     }
@@ -200,12 +229,13 @@ async function readLoop({ readers, faults, figures }: RunState, random: Random, 
     figures.worstLatencyMs = Math.max(figures.worstLatencyMs, latency)
     if (downBefore || faults?.down || (faults?.outages ?? 0) !== outagesBefore) {
       figures.worstLatencyDownMs = Math.max(figures.worstLatencyDownMs, latency)
+      figures.worstStoreWaitDownMs = Math.max(figures.worstStoreWaitDownMs, storeMs)
     }
   }
 }
 
-async function writeLoop({ writers, figures }: RunState, random: Random, until: number): Promise<void> {
-  while (Date.now() < until) {
+async function writeLoop({ writers, figures }: RunState, random: Random, going: () => boolean): Promise<void> {
+  while (going()) {
     try {
       figures.operations.writes[await writers.one(random)]++
     } catch {

@@ -7,12 +7,13 @@ import { configure, registerInvalidModels } from '../../src'
 import { tortureIds } from './dataset'
 import { openTortureSchema } from './models'
 import { Random } from './random'
+import { redisOption, type RedisTarget } from './redis-target'
 import { sleep } from './sleep'
 import { WRITE_KINDS, Writers, type WriteKind } from './writers'
 
 export interface WriterProcessTask {
   readonly databaseUrl: string
-  readonly redisUrl: string
+  readonly redis: RedisTarget
   readonly prefix: string
   readonly books: number
   /** Writer loops in this process. */
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
   const ids = tortureIds(task.books)
   const schema = openTortureSchema(task.databaseUrl, task.loops + 2)
   configure({
-    redis: task.redisUrl,
+    redis: redisOption(task.redis),
     prefix: task.prefix,
     timeout: 0.25,
     onError: () => {},

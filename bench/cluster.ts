@@ -1,0 +1,402 @@
+import { Cluster, Redis } from 'ioredis'
+import { BaseCache, cacheme, configure, invalidate } from '../src'
+import { runtime } from '../src/config'
+import { startRedisCluster, type RedisCluster } from '../tools/redis-cluster'
+import { CommandSpy, compare, formatUs, median, roundRatio, runAlone, useCacheme, type BenchRedis, type Contender, type Measured, type Section, type Verdict } from './harness'
+import { ownerOf } from './hit'
+
+/** A Cluster hit reaches at least this share of a standalone hit's calls per second. */
+const HIT_TARGET = 0.9
+/** No single Redis command may block a server longer than this, in µs, while a set is invalidated. */
+const LONGEST_COMMAND_TARGET_US = 10_000
+const KEYS = 64
+const LIST_SIZE = 100
+const MEMORY_ENTRIES = 10_000
+/**
+ * The store's timeout here, on both deployments: long enough that a fill of 100,000 entries on a
+ * busy machine does not fail open; it changes nothing while the store answers.
+ */
+const TIMEOUT_S = 5
+/** Entries written at once while filling. */
+const BATCH = 500
+
+class HitSerializer {
+  @cacheme({ key: c => `Book:${c.id}>owner`, invalidKeys: c => [`User:${c.id}`] })
+  async owner(id: number) {
+    return ownerOf(id)
+  }
+}
+
+const dependencies = (n: number, count: number) => Array.from({ length: count }, (_, j) => `Dep:${n % 1000}:${j}`)
+
+/** Every call a new key, so every call is a miss; its dependency sets fall in as many slots as it has. */
+class MissSerializer {
+  @cacheme({ key: c => `Miss1:${c.n}`, invalidKeys: c => dependencies(c.n, 1) })
+  async one(n: number) {
+    return { n }
+  }
+
+  @cacheme({ key: c => `Miss5:${c.n}`, invalidKeys: c => dependencies(c.n, 5) })
+  async five(n: number) {
+    return { n }
+  }
+}
+
+class BigSetSerializer {
+  @cacheme({ key: c => `Row:${c.id}>summary`, invalidKeys: c => [c.set] })
+  async summary(id: number, set: string) {
+    return { id, set }
+  }
+}
+
+let probeHits = 0
+
+/** A call that answers from the cache once the store serves: the Cluster store writes its slot guards when it opens. */
+class ReadinessProbe {
+  @cacheme({ key: () => 'bench-ready', hit: () => probeHits++ })
+  async value() {
+    return 1
+  }
+}
+
+const probe = new ReadinessProbe()
+const READY_TIMEOUT_MS = 20_000
+
+/** Waits until the configuration just put in force stores and serves. */
+async function untilServing(): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS
+  for (const before = probeHits; probeHits === before;) {
+    if (Date.now() > deadline) throw new Error(`the store did not serve from the cache within ${READY_TIMEOUT_MS} ms of configure()`)
+    await probe.value()
+    await new Promise(resolve => setTimeout(resolve, 10))
+  }
+}
+
+interface Item {
+  id: number
+  title: string
+}
+
+/** The two deployments measured side by side, each with its own client and a connection per server for measuring. */
+interface Deployment {
+  readonly name: 'standalone' | 'Cluster'
+  /** Puts `configure({ redis, prefix: 'bench:' })` in force for this deployment. */
+  readonly use: () => Promise<void>
+  /** One admin connection per master (one for standalone), for SLOWLOG and INFO. */
+  readonly masters: () => Promise<Redis[]>
+  /** The clients whose sockets carry cacheme's commands: the standalone client, or the Cluster's master connections. */
+  readonly sockets: () => Redis[]
+  /** Runs one command against the deployment (routed by key on the Cluster). */
+  readonly client: Redis | Cluster
+}
+
+export async function clusterWorkload(redis: BenchRedis): Promise<Section[]> {
+  const cluster = await startRedisCluster()
+  const clusterClient = new Cluster([...cluster.startupNodes])
+  const admins: Redis[] = []
+  const standaloneClient = redis.client()
+  const standaloneAdmin = redis.client()
+  try {
+    await clusterClient.ping()
+    const standalone: Deployment = {
+      name: 'standalone',
+      use: async () => {
+        configure({ redis: standaloneClient, prefix: 'bench:', timeout: TIMEOUT_S })
+        await untilServing()
+      },
+      masters: async () => [standaloneAdmin],
+      sockets: () => [standaloneClient],
+      client: standaloneClient,
+    }
+    const onCluster: Deployment = {
+      name: 'Cluster',
+      use: async () => {
+        configure({ redis: clusterClient, prefix: 'bench:', timeout: TIMEOUT_S })
+        await untilServing()
+      },
+      masters: () => clusterMasters(cluster, clusterClient, admins),
+      sockets: () => clusterClient.nodes('master'),
+      client: clusterClient,
+    }
+    const deployments = [standalone, onCluster]
+    for (const deployment of deployments) {
+      for (const admin of await deployment.masters()) {
+        await admin.config('SET', 'slowlog-log-slower-than', '0')
+        await admin.config('SET', 'slowlog-max-len', '100000')
+      }
+    }
+    const masters = (await onCluster.masters()).length
+    return [
+      ...(await hitSections(deployments)),
+      await missSection(deployments),
+      await listSection(deployments, masters),
+      await invalidationSection(deployments),
+      await memorySection(deployments),
+    ]
+  } finally {
+    // The standalone configuration stays in force, as the other workloads expect.
+    await useCacheme(standaloneClient)
+    clusterClient.disconnect()
+    for (const admin of admins) admin.disconnect()
+    await cluster.stop()
+  }
+}
+
+/** An admin connection to every master the Cluster client knows now. */
+async function clusterMasters(cluster: RedisCluster, client: Cluster, admins: Redis[]): Promise<Redis[]> {
+  const ports = new Set(client.nodes('master').map(node => node.options.port))
+  const known = admins.filter(admin => ports.has(admin.options.port!))
+  for (const port of ports) {
+    if (known.some(admin => admin.options.port === port)) continue
+    const admin = new Redis({ host: cluster.startupNodes[0].host, port })
+    admins.push(admin)
+    known.push(admin)
+  }
+  return known
+}
+
+async function hitSections(deployments: Deployment[]): Promise<Section[]> {
+  const serializer = new HitSerializer()
+  for (const deployment of deployments) {
+    await deployment.use()
+    for (let id = 0; id < KEYS; id++) await serializer.owner(id)
+    for (let id = 0; id < KEYS; id++) await deployment.client.hset(`hand:Book:${id}`, 'owner', JSON.stringify(ownerOf(id)))
+  }
+  const sections: Section[] = []
+  for (const concurrency of [1, 64]) {
+    const ids = Array.from({ length: concurrency }, (_, i) => i % KEYS)
+    const many = (one: (id: number) => Promise<unknown>) => () => Promise.all(ids.map(one))
+    const contenders: Contender[] = deployments.flatMap(deployment => [
+      { name: `${deployment.name}: @cacheme hit, c=${concurrency}`, run: many(id => serializer.owner(id)), perOp: concurrency, before: deployment.use },
+      {
+        name: `${deployment.name}: ioredis HGET + JSON.parse, c=${concurrency}`,
+        run: many(async id => JSON.parse((await deployment.client.hget(`hand:Book:${id}`, 'owner'))!)),
+        perOp: concurrency,
+      },
+    ])
+    const results = await compare(contenders, { rounds: 3, time: 200 })
+    const [standaloneHit, , clusterHit] = results
+    const share = roundRatio(standaloneHit, clusterHit)
+    const met = share >= HIT_TARGET
+    sections.push({
+      title: `Redis Cluster: hit path, concurrency ${concurrency}`,
+      description: `A warm decorated call (one HGET of the entry, ${KEYS} keys spread over the slots) on one redis-server and on a Cluster of 3 masters, with the hand-written HGET + JSON.parse of the same JSON on each for scale. Time per call.`,
+      reference: contenders[0].name,
+      results,
+      verdicts: [
+        {
+          target: `a Cluster hit at c=${concurrency} ≥ ${HIT_TARGET} of a standalone hit (calls per second)`,
+          measured: `standalone time / Cluster time = ${share.toFixed(2)} (${formatUs(standaloneHit.medianUs)} vs ${formatUs(clusterHit.medianUs)} per call)`,
+          met,
+          verdict: met ? 'yes' : `no, ${share.toFixed(2)}`,
+        },
+      ],
+    })
+  }
+  return sections
+}
+
+async function missSection(deployments: Deployment[]): Promise<Section> {
+  const serializer = new MissSerializer()
+  let n = 0
+  const methods: [string, (i: number) => Promise<unknown>][] = [
+    ['1 invalid key', i => serializer.one(i)],
+    ['5 invalid keys', i => serializer.five(i)],
+  ]
+  const contenders: Contender[] = methods.flatMap(([label, method]) =>
+    deployments.map(deployment => ({ name: `${deployment.name}: @cacheme miss, ${label}`, run: () => method(1_000_000_000 + n++), before: deployment.use })),
+  )
+  // Round trips of one miss, counted as socket writes on every connection that carries cacheme's commands.
+  const roundTrips: Record<string, string> = {}
+  for (const [index, contender] of contenders.entries()) {
+    const deployment = deployments[index % deployments.length]
+    await contender.before!()
+    await contender.run()
+    await new Promise(resolve => setTimeout(resolve, 20))
+    const spies = deployment.sockets().map(socket => new CommandSpy(socket))
+    const calls = 100
+    for (let i = 0; i < calls; i++) await contender.run()
+    const writes = spies.reduce((sum, spy) => sum + spy.writes, 0)
+    const commands = spies.reduce((sum, spy) => sum + spy.commands, 0)
+    for (const spy of spies) spy.restore()
+    roundTrips[contender.name] = `${(writes / calls).toFixed(2)} writes, ${(commands / calls).toFixed(2)} commands`
+  }
+  const results = await compare(contenders, { rounds: 3, time: 200 })
+  return {
+    title: 'Redis Cluster: miss path',
+    description:
+      'A decorated call on a new key each time, with 1 or 5 invalid keys (whose sets fall in as many slots): the read, the registration in each dependency set and the store. The last column counts, for one miss, the writes to every socket that carries cacheme’s commands (on the Cluster, one per master touched: its round trips) and the commands sent.',
+    reference: contenders[0].name,
+    results: results.map(r => ({ ...r, extra: { 'socket writes and commands per miss': roundTrips[r.name] } })),
+    extraColumns: ['socket writes and commands per miss'],
+  }
+}
+
+async function listSection(deployments: Deployment[], masters: number): Promise<Section> {
+  const items: Item[] = Array.from({ length: LIST_SIZE }, (_, i) => ({ id: 7000 + i, title: `title ${i}` }))
+  const table = new Map(items.map(item => [item.id, item]))
+  const cache = new BaseCache().register<Item>('Item', { serializer: item => ({ id: item.id, title: item.title.toUpperCase() }), loader: pk => table.get(Number(pk)) })
+  const read = async () => [...(await cache.getInstances(items.map(item => ['Item', item.id] as const))).values()].map(([data]) => data)
+  const expected = JSON.stringify(items.map(item => ({ id: item.id, title: item.title.toUpperCase() })))
+  const contenders: Contender[] = deployments.map(deployment => ({ name: `${deployment.name}: getInstances, ${LIST_SIZE} instances warm`, run: read, before: deployment.use }))
+  const counted: Record<string, { writes: number; commands: number; sockets: number }> = {}
+  for (const [index, contender] of contenders.entries()) {
+    const deployment = deployments[index]
+    await contender.before!()
+    await read()
+    if (JSON.stringify(await read()) !== expected) throw new Error(`list: ${deployment.name} serves other instances than the table holds`)
+    await new Promise(resolve => setTimeout(resolve, 20))
+    const spies = deployment.sockets().map(socket => new CommandSpy(socket))
+    await read()
+    counted[contender.name] = {
+      writes: spies.reduce((sum, spy) => sum + spy.writes, 0),
+      commands: spies.reduce((sum, spy) => sum + spy.commands, 0),
+      sockets: spies.filter(spy => spy.writes > 0).length,
+    }
+    for (const spy of spies) spy.restore()
+  }
+  const results = await compare(contenders, { rounds: 3, time: 200 })
+  const clusterCount = counted[contenders[1].name]
+  const met = clusterCount.writes <= masters
+  const verdicts: Verdict[] = [
+    {
+      target: `a warm list of ${LIST_SIZE} on the Cluster in at most one round trip per master (${masters})`,
+      measured: `${clusterCount.writes} socket writes over ${clusterCount.sockets} masters for ${clusterCount.commands} commands`,
+      met,
+      verdict: met ? 'yes' : `no, ${clusterCount.writes} round trips`,
+    },
+  ]
+  return {
+    title: `Redis Cluster: list of ${LIST_SIZE} instances (getInstances), warm`,
+    description: `The instance cache reads ${LIST_SIZE} cached instances in one \`getInstances\` call: one MGET on standalone Redis, one MGET per slot sent concurrently on the Cluster. Time per list.`,
+    reference: contenders[0].name,
+    results: results.map(r => {
+      const count = counted[r.name]
+      return { ...r, extra: { 'commands per list': String(count.commands), 'socket writes (round trips) per list': `${count.writes} (over ${count.sockets} connections)` } }
+    }),
+    extraColumns: ['commands per list', 'socket writes (round trips) per list'],
+    verdicts,
+  }
+}
+
+interface SlowlogEntry {
+  micros: number
+  command: string
+}
+
+async function slowlog(admin: Redis): Promise<SlowlogEntry[]> {
+  const entries = (await admin.call('SLOWLOG', 'GET', '-1')) as [number, number, number, string[]][]
+  return entries.map(([, , micros, args]) => ({ micros, command: String(args[0]).toUpperCase() })).filter(entry => entry.command !== 'SLOWLOG')
+}
+
+async function invalidationSection(deployments: Deployment[]): Promise<Section> {
+  const serializer = new BigSetSerializer()
+  const results: Measured[] = []
+  const verdicts: Verdict[] = []
+  let reference = 0
+  for (const [size, rounds] of [
+    [1000, 3],
+    [100_000, 1],
+  ]) {
+    for (const deployment of deployments) {
+      await deployment.use()
+      const totals: number[] = []
+      const longest: SlowlogEntry[] = []
+      const scripts: number[] = []
+      for (let round = 0; round < rounds; round++) {
+        // A set of its own each round: nothing is flushed, so the Cluster's slot guards stay.
+        const set = `Big:${size}:${deployment.name}:${round}`
+        const first = size * 10 * (round + 1)
+        for (let from = 0; from < size; from += BATCH) {
+          await Promise.all(Array.from({ length: Math.min(BATCH, size - from) }, (_, i) => serializer.summary(first + from + i, set)))
+        }
+        const name = runtime().layout.invalidSet(set)
+        const members = await deployment.client.scard(name)
+        if (members !== size) throw new Error(`invalidation on ${deployment.name}: the set has ${members} members, expected ${size}`)
+        const admins = await deployment.masters()
+        await Promise.all(admins.map(admin => admin.call('SLOWLOG', 'RESET')))
+        const started = performance.now()
+        await invalidate({ invalidKey: set })
+        totals.push((performance.now() - started) * 1000)
+        if ((await deployment.client.scard(name)) !== 0 || (await deployment.client.exists(`bench:Row:${first + size - 1}`)) !== 0)
+          throw new Error(`invalidation on ${deployment.name} left entries`)
+        const logs = (await Promise.all(admins.map(slowlog))).flat()
+        scripts.push(logs.filter(entry => entry.command.startsWith('EVAL') || entry.command.startsWith('FCALL')).length)
+        longest.push(logs.reduce((max, entry) => (entry.micros > max.micros ? entry : max), { micros: 0, command: '' }))
+      }
+      const total = median(totals)
+      if (reference === 0) reference = total / size
+      const worst = longest.reduce((max, entry) => (entry.micros > max.micros ? entry : max))
+      results.push({
+        name: `${deployment.name}: invalidate a set of ${size.toLocaleString('en')} members`,
+        medianUs: total,
+        ratio: total / size / reference,
+        rounds,
+        samples: rounds,
+        extra: {
+          'per member': formatUs(total / size),
+          'script calls on all masters (SLOWLOG)': String(median(scripts)),
+          'longest Redis command, worst round': `${(worst.micros / 1000).toFixed(2)} ms (${worst.command})`,
+        },
+      })
+      const met = worst.micros <= LONGEST_COMMAND_TARGET_US
+      verdicts.push({
+        target: `${deployment.name}: no Redis command over ${LONGEST_COMMAND_TARGET_US / 1000} ms while invalidating a set of ${size.toLocaleString('en')} members`,
+        measured: `longest command ${(worst.micros / 1000).toFixed(2)} ms (${worst.command}), the worst of ${rounds} round${rounds === 1 ? '' : 's'} (SLOWLOG of every master)`,
+        met,
+        verdict: met ? 'yes' : `no, ${(worst.micros / 1000).toFixed(2)} ms`,
+      })
+    }
+  }
+  return {
+    title: 'Redis Cluster: invalidation of one dependency set',
+    description:
+      'Each round fills one dependency set with hash-field entries made by a decorated method (1000 or 100,000 hashes, spread over the slots on the Cluster), resets SLOWLOG on every master (slowlog-log-slower-than 0), then times `invalidate({ invalidKey })`. The ratio column compares time per member with the standalone 1k set.',
+    reference: results[0].name,
+    results,
+    extraColumns: ['per member', 'script calls on all masters (SLOWLOG)', 'longest Redis command, worst round'],
+    chart: false,
+    verdicts,
+  }
+}
+
+async function usedMemory(admins: Redis[]): Promise<number> {
+  // Lets the servers finish incremental rehashing and release the clients' buffers first.
+  await new Promise(resolve => setTimeout(resolve, 250))
+  const infos = await Promise.all(admins.map(admin => admin.info('memory')))
+  return infos.reduce((sum, info) => sum + Number(/used_memory:(\d+)/.exec(info)![1]), 0)
+}
+
+async function memorySection(deployments: Deployment[]): Promise<Section> {
+  const serializer = new HitSerializer()
+  const results: Measured[] = []
+  let reference = 0
+  for (const deployment of deployments) {
+    await deployment.use()
+    const admins = await deployment.masters()
+    const base = 10_000_000
+    const before = await usedMemory(admins)
+    for (let from = 0; from < MEMORY_ENTRIES; from += BATCH) await Promise.all(Array.from({ length: BATCH }, (_, i) => serializer.owner(base + from + i)))
+    const perEntry = ((await usedMemory(admins)) - before) / MEMORY_ENTRIES
+    if (reference === 0) reference = perEntry
+    results.push({
+      name: `${deployment.name}: an entry with one dependency of its own`,
+      medianUs: perEntry,
+      ratio: perEntry / reference,
+      rounds: 1,
+      samples: MEMORY_ENTRIES,
+      extra: { servers: String(admins.length) },
+    })
+  }
+  return {
+    title: 'Redis Cluster: memory per entry',
+    description: `The hit workload's entry (a hash field, and a dependency set of its own) written ${MEMORY_ENTRIES.toLocaleString('en')} times; INFO memory used_memory summed over every master, after minus before, divided by the entries. The Cluster also keeps its slot guards, written once when the store opens (before the measurement).`,
+    reference: results[0].name,
+    results,
+    extraColumns: ['servers'],
+    measure: { header: 'bytes per entry', format: bytes => String(Math.round(bytes)) },
+    chart: false,
+  }
+}
+
+if (require.main === module) void runAlone(clusterWorkload)
