@@ -8,6 +8,7 @@ import { withCls } from '../sequelize/cls'
 import { compareWithFresh, settle } from './comparison'
 import { range, seed, tortureIds } from './dataset'
 import { FaultInjector } from './faults'
+import { LocalReaders } from './local-readers'
 import { emptyFigures, type Figures } from './figures'
 import { countRefusedWrites } from './guard'
 import { switchOff } from './mechanisms'
@@ -54,6 +55,7 @@ interface RunState {
   readonly readers: ReaderSet
   readonly writers: Writers
   readonly processes: WriterProcesses | undefined
+  readonly local: LocalReaders | undefined
   readonly faults: FaultInjector | undefined
   readonly figures: Figures
 }
@@ -80,6 +82,7 @@ async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOpt
   const schema = openTortureSchema(environment.databaseUrl, options.readers + options.writers + 2)
   let proxy: TcpProxy | undefined
   let processes: WriterProcesses | undefined
+  let local: LocalReaders | undefined
   let switchOn = () => {}
   try {
     if (options.faults) proxy = await startTcpProxy({ host: '127.0.0.1', port: environment.redis.port })
@@ -117,6 +120,10 @@ async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOpt
         figures.operations.writeErrors += writeErrors
       })
     }
+    if (options.local) {
+      const run = { databaseUrl: environment.databaseUrl, redisUrl, directRedisUrl: environment.redis.url, prefix, books: options.books, seed: options.seed, off: options.off }
+      local = await LocalReaders.start(options.processes, run)
+    }
     /** Changes recorded in the outbox and not yet delivered: those of killed writers wait for the relay. */
     const undelivered = async () => {
       if (!outbox) return 0
@@ -128,6 +135,7 @@ async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOpt
       readers,
       writers: new Writers(schema, ids, { readers }),
       processes,
+      local,
       faults: proxy && new FaultInjector(proxy, environment.redis, random.fork(2), Math.max(2, Math.floor(options.durationMs / 20_000))),
       figures,
     }
@@ -145,6 +153,7 @@ async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOpt
       const compared = await compareWithFresh(run.readers)
       figures.checked += compared.checked
       compared.stale.forEach(noteStale)
+      if (local) (await local.settleAndCompare()).forEach(noteStale)
       figures.rounds++
       if (options.stopAtFirstStale && staleSeen.size + run.writers.staleReads.length > 0) break
     }
@@ -156,9 +165,11 @@ async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOpt
     figures.refusedWrites = guard.refused
     if (run.faults) Object.assign(figures.faults, { cuts: run.faults.cuts, restarts: run.faults.restarts })
     if (processes) figures.processes = processes.figures
+    if (local) figures.local = local.figures
     return figures
   } finally {
     await processes?.stop()
+    await local?.stop()
     switchOn()
     await shutdown()
     await proxy?.close()
@@ -175,13 +186,14 @@ async function runRound(run: RunState, options: WorkloadOptions, roundMs: number
   let writing = true
   run.readers.jitter = true
   const reading = range(1, options.readers).map(index => readLoop(run, random.fork(index), () => writing))
+  run.local?.startReading()
   await Promise.all([
     ...range(1, options.writers).map(index => writeLoop(run, random.fork(100 + index), started + roundMs)),
     run.processes?.round(started + roundMs, random.fork(200)),
     withFaults ? run.faults?.run(started + roundMs * FAULT_SHARE) : undefined,
   ])
   writing = false
-  await Promise.all(reading)
+  await Promise.all([...reading, run.local?.stopReading()])
 }
 
 async function readLoop({ readers, faults, figures }: RunState, random: Random, going: () => boolean): Promise<void> {
