@@ -12,7 +12,7 @@ import { requestScope } from './scope'
 import { type Computation } from './single-flight'
 import { localPolicy } from './local/local-options'
 import { OptionChecks } from './option-checks'
-import { GUARD_TTL_MS, UNAVAILABLE, type ReadOptions } from './store/store'
+import { GUARD_TTL_MS, UNAVAILABLE, type ReadOptions, type ReadResult } from './store/store'
 import { tagNamed } from './tags'
 import { computationReads, recordingReads } from './recorded-dependencies'
 import { insideWrittenTransaction, readsMayBeCached } from './sequelize/transaction-reads'
@@ -45,9 +45,6 @@ interface Computed {
   /** The invalid keys of the instances it read through the instance cache. */
   readonly recorded: ReadonlySet<string>
 }
-
-/** Where the read found nothing usable (a decoded value is never a symbol). */
-const MISS = Symbol('miss')
 
 /** The name of a memoized function: settled, or provisional until the first call tells its class. */
 export type MemoizedName = { readonly settled: string } | { readonly provisional: string }
@@ -131,17 +128,55 @@ export class Memoized {
     return { runtime: active, self, args, container, key, entry: active.layout.entry(key, this.#name), stale: false, seq: undefined, payload: undefined }
   }
 
-  /** From the store, or computed and stored. */
-  async #serve(call: Call): Promise<unknown> {
-    const { key } = call
-    const cached = await this.#read(call)
-    if (cached !== MISS) {
-      if (call.stale) this.#refresh(call)
-      return cached
+  /**
+   * From the store, or computed and stored. Not async, like its callers: a value this process holds
+   * is served at once, a read costs one `then`.
+   */
+  #serve(call: Call): Promise<unknown> {
+    const { store } = call.runtime
+    let reading: Promise<ReadResult>
+    try {
+      const held = store.peek?.(call.entry, this.#readOptions)
+      if (held !== undefined) return Promise.resolve(this.#served(call, held))
+      reading = store.read(call.entry, this.#readOptions)
+    } catch (error) {
+      reading = Promise.reject(error)
     }
+    return reading.then(
+      read => this.#served(call, read),
+      error => this.#unread(call, error),
+    )
+  }
 
+  /** The value read, or its computation; fills in the call's `stale` and `seq`. */
+  #served(call: Call, { value, stale, seq, local }: ReadResult): unknown {
+    if (value === undefined) {
+      call.seq = seq
+      return this.#computed(call)
+    }
+    let result: unknown
+    try {
+      result = this.#hit(call, decode(value), local)
+    } catch (error) {
+      return this.#unread(call, error)
+    }
+    call.stale = stale
+    call.seq = seq
+    call.payload = value
+    if (stale) this.#refresh(call)
+    return result
+  }
+
+  /** A fault of the read is reported; without the sequence nothing can be written safely: computed and returned uncached. */
+  #unread(call: Call, error: unknown): Promise<unknown> {
+    this.#report(call, error, 'read')
+    return this.#computed(call)
+  }
+
+  /** A miss: computed once for every caller of the entry in this process, and stored. */
+  async #computed(call: Call): Promise<unknown> {
     metrics.add(this.#tag!, 'misses')
-    cachemeEvents.emit('miss', key, this.#tag!)
+    cachemeEvents.emit('miss', call.key, this.#tag!)
     const compute = () => this.#leased(call)
     const flight = call.runtime.flights.run(call.entry.full, compute)
     const shared = await flight.computation
@@ -154,26 +189,6 @@ export class Memoized {
       return this.#options.key(container)
     } catch (error) {
       throw new CachemeError('KEY_FUNCTION_FAILED', `${this.#name}: the key function threw: ${(error as Error)?.message ?? String(error)}`, { cause: error })
-    }
-  }
-
-  /** The value found, or MISS; fills in the call's `stale` and `seq`. A fault is reported and reads as a miss without a sequence. */
-  async #read(call: Call): Promise<unknown> {
-    try {
-      const { value, stale, seq, local } = await call.runtime.store.read(call.entry, this.#readOptions)
-      if (value === undefined) {
-        call.seq = seq
-        return MISS
-      }
-      const result = this.#hit(call, decode(value), local)
-      call.stale = stale
-      call.seq = seq
-      call.payload = value
-      return result
-    } catch (error) {
-      // Without the sequence nothing can be written safely: compute and return uncached.
-      this.#report(call, error, 'read')
-      return MISS
     }
   }
 

@@ -29,10 +29,14 @@ export class LocalTierStore implements Store {
     return this.#tier
   }
 
+  /** A kept value, when the tier may serve it. */
+  peek(entry: EntryRef, options?: ReadOptions): ReadResult | undefined {
+    return options?.local === false || !this.#serving() ? undefined : this.#tier.entry(entry)
+  }
+
   // Not async: a kept value is the hot path.
   read(entry: EntryRef, options?: ReadOptions): Promise<ReadResult> {
-    const policy = options?.local
-    if (policy === false || !this.#serving()) return this.#inner.read(entry)
+    if (options?.local === false || !this.#serving()) return this.#inner.read(entry)
     const kept = this.#tier.entry(entry)
     return kept !== undefined ? Promise.resolve(kept) : this.#readThrough(entry, options)
   }

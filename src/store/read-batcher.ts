@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import { Command, type Redis } from 'ioredis'
 import type { EntryRef } from '../keys'
 
 /**
@@ -29,7 +29,9 @@ interface Group<T> {
  * only for the end of the current tick (process.nextTick), before any I/O.
  *
  * On a default client the commands are the client's own (`get`, `hget`, `hmget`), so whatever
- * wraps the client sees them as usual; on an auto-pipelining one, a pipeline of them.
+ * wraps the client sees them as usual; on an auto-pipelining one, the same commands handed to its
+ * `sendCommand`, past its auto-pipeline, which would give each its own place in a pipeline sent
+ * at the next setImmediate: a corked write of plain commands costs less and leaves at once.
  */
 export class ReadBatcher<T> {
   #waiting: Waiting<T>[] = []
@@ -53,34 +55,31 @@ export class ReadBatcher<T> {
     const groups = groupByCommand(batch)
     const values: unknown[] = new Array(groups.length)
     const failed: unknown[] = new Array(groups.length)
-    const delivered = (seq: string | null) => deliver(groups, values, failed, seq === null ? 0 : Number(seq), this.answer)
-    const lost = (error: unknown) => batch.forEach(read => read.reject(error))
-    if (this.client.options.enableAutoPipelining) this.#sendAsPipeline(groups, values, failed).then(delivered, lost)
-    else this.#sendCorked(groups, values, failed).then(delivered, lost)
+    this.#sendCorked(groups, values, failed).then(
+      seq => deliver(groups, values, failed, seq === null ? 0 : Number(seq), this.answer),
+      error => batch.forEach(read => read.reject(error)),
+    )
   }
 
   /**
-   * The client's own commands, the socket corked while they are issued so that they leave in one
-   * write; resolves to the sequence, read after the values, so every value is in by then (Redis
-   * answers in order).
+   * The commands, the socket corked while they are issued so that they leave in one write;
+   * resolves to the sequence, read after the values, so every value is in by then (Redis answers
+   * in order).
    */
   #sendCorked<T>(groups: readonly Group<T>[], values: unknown[], failed: unknown[]): Promise<string | null> {
     const { client } = this
+    const send = client.options.enableAutoPipelining ? pastAutoPipeline(client) : ownCommand(client)
     const socket = client.stream as { cork?: () => void; uncork?: () => void } | undefined
     socket?.cork?.()
     try {
       groups.forEach(({ key, plain, reads }, i) => {
-        const reply: Promise<unknown> = plain
-          ? client.get(key)
-          : reads.length === 1
-            ? client.hget(key, reads[0].entry.field!)
-            : client.hmget(key, ...reads.map(read => read.entry.field!))
+        const reply = plain ? send('get', [key]) : reads.length === 1 ? send('hget', [key, reads[0].entry.field!]) : send('hmget', [key, ...reads.map(read => read.entry.field!)])
         reply.then(
           value => (values[i] = value),
           error => (failed[i] = error ?? new Error('the read failed')),
         )
       })
-      return client.get(this.seqKey)
+      return send('get', [this.seqKey]) as Promise<string | null>
     } catch (error) {
       return Promise.reject(error)
     } finally {
@@ -88,29 +87,20 @@ export class ReadBatcher<T> {
       socket?.uncork?.()
     }
   }
+}
 
-  /**
-   * An auto-pipelining client would put each command in its pipeline with a promise of its own and
-   * send them at the next setImmediate: one explicit pipeline costs less and leaves at once.
-   */
-  async #sendAsPipeline<T>(groups: readonly Group<T>[], values: unknown[], failed: unknown[]): Promise<string | null> {
-    const pipeline = this.client.pipeline()
-    for (const { key, plain, reads } of groups) {
-      if (plain) pipeline.get(key)
-      else if (reads.length === 1) pipeline.hget(key, reads[0].entry.field!)
-      else pipeline.hmget(key, ...reads.map(read => read.entry.field!))
-    }
-    pipeline.get(this.seqKey)
-    const results = (await pipeline.exec()) ?? []
-    groups.forEach((_, i) => {
-      const [error, value] = results[i] ?? [new Error('the pipeline returned no reply')]
-      if (error) failed[i] = error
-      else values[i] = value
-    })
-    const [error, seq] = results[groups.length] ?? [new Error('the pipeline returned no sequence')]
-    if (error) throw error
-    return seq as string | null
-  }
+type ReadCommand = 'get' | 'hget' | 'hmget'
+type Send = (name: ReadCommand, args: string[]) => Promise<unknown>
+
+/** The client's own command methods. */
+function ownCommand(client: Redis): Send {
+  return (name, args) => (client[name] as (...args: string[]) => Promise<unknown>)(...args)
+}
+
+/** The commands as the client's methods make them (key prefix, replies as strings), sent at once. */
+function pastAutoPipeline(client: Redis): Send {
+  const options = { keyPrefix: client.options.keyPrefix, replyEncoding: 'utf8' as const }
+  return (name, args) => client.sendCommand(new Command(name, args, options)) as Promise<unknown>
 }
 
 /** One command per plain key and per hash; a plain key read twice in one batch is read once. */

@@ -103,6 +103,11 @@ export interface Store {
   readonly layout: KeyLayout
   read(entry: EntryRef, options?: ReadOptions): Promise<ReadResult>
   /**
+   * What `read` would answer at once from this process's memory (the in-process tier), without
+   * I/O; undefined when only a read can tell. A store without such memory has none.
+   */
+  peek?(entry: EntryRef, options?: ReadOptions): ReadResult | undefined
+  /**
    * Stores the value and adds it to its sets, in one atomic step. Refuses (returns false) when any
    * guard of the entry, its sets or the whole prefix was raised after `seq`: its inputs changed
    * while it was being computed.

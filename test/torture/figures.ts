@@ -1,3 +1,4 @@
+import { LOCAL_ROWS, type LocalFigures } from './local-figures'
 import type { ProcessFigures } from './processes'
 import { modeOf, type WorkloadOptions } from './workload-options'
 import { WRITE_KINDS, type WriteKind } from './writers'
@@ -24,6 +25,8 @@ export interface Figures {
   faults: { cuts: number; restarts: number; failovers: number; reported: number }
   /** Writer processes, when the run has some. */
   processes?: ProcessFigures
+  /** Reader processes with the in-process tier, when the run has some. */
+  local?: LocalFigures
   /** Cache writes the stale-write guard refused while the workload ran. */
   refusedWrites: number
   /** Distinct stale values: cached values that differed from a fresh computation, and stale reads. */
@@ -100,6 +103,7 @@ export function formatRuns(runs: readonly Run[]): string {
     ['cache writes refused by the guard', ({ figures }) => figures.refusedWrites],
     ['cached values checked', ({ figures }) => figures.checked],
     ['calls in a written transaction that missed its writes', ({ figures }) => figures.staleReads],
+    ...LOCAL_ROWS.map(([label, value]) => [label, ({ figures }: Run) => value(figures.local)] as [string, (run: Run) => string | number]),
     ['STALE', ({ figures }) => figures.stale],
   ]
   const headers = ['', ...runs.map(({ options }) => modeOf(options))]

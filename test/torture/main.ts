@@ -1,6 +1,8 @@
 // The long torture run:
 //   npm run torture -- --seconds 60 [--processes 2] [--readers 12] [--writers 3] [--books 1000]
 //                      [--seed 1] [--no-faults] [--modes all,guard,transactionReads,clsBypass,outbox] [--cluster]
+//                      [--local] (with --processes N: N reader processes with the in-process tier too;
+//                      its modes pendingReads and reconnectFlush switch its mechanisms off)
 // Starts a private redis-server and PostgreSQL (DATABASE_URL overrides the latter) and runs the
 // workload once per mode: every mechanism on, then each mechanism switched off in turn (the
 // outbox only with writer processes, which are killed). `--modes` may also name the write paths'
@@ -14,13 +16,13 @@ import { startRedisCluster } from '../../tools/redis-cluster'
 import { startRedisServer } from '../../tools/redis-server'
 import { waitForReplicas } from '../cluster/master-kills'
 import { formatRuns, type Run } from './figures'
-import { MECHANISMS, WRITE_PATHS, type Mechanism } from './mechanisms'
+import { LOCAL_MECHANISMS, MECHANISMS, WRITE_PATHS, type Mechanism } from './mechanisms'
 import type { TortureRedis } from './redis-target'
 import { runWorkload } from './workload'
 import { modeOf, type WorkloadOptions } from './workload-options'
 
 type Mode = 'all' | Mechanism
-const MODES: readonly Mode[] = ['all', ...MECHANISMS, ...WRITE_PATHS]
+const MODES: readonly Mode[] = ['all', ...MECHANISMS, ...WRITE_PATHS, ...LOCAL_MECHANISMS]
 /** Every mechanism on, then each off; the write paths' controls only when asked for. */
 const DEFAULT_MODES: readonly Mode[] = ['all', ...MECHANISMS]
 
@@ -36,6 +38,7 @@ async function main(): Promise<number> {
       modes: { type: 'string', default: DEFAULT_MODES.join(',') },
       'no-faults': { type: 'boolean', default: false },
       cluster: { type: 'boolean', default: false },
+      local: { type: 'boolean', default: false },
     },
   })
   const number = (name: 'seconds' | 'readers' | 'writers' | 'processes' | 'books' | 'seed', least = 1) => {
@@ -51,13 +54,23 @@ async function main(): Promise<number> {
     books: number('books', 10),
     faults: !values['no-faults'],
     seed: number('seed', 0),
+    local: values.local,
   }
-  const modes = values.modes.split(',').map(mode => mode.trim()) as Mode[]
+  if (workload.local && workload.processes === 0) throw new Error('--local needs --processes N: the number of reader processes with the in-process tier')
+  if (workload.local && values.cluster) throw new Error('--local needs a standalone Redis: cacheme refuses the in-process tier on a Cluster')
+  const modes = (values.modes === DEFAULT_MODES.join(',') && workload.local ? [...DEFAULT_MODES, ...LOCAL_MECHANISMS] : values.modes.split(',').map(mode => mode.trim())) as Mode[]
   const unknown = modes.filter(mode => !MODES.includes(mode))
   if (unknown.length > 0) throw new Error(`--modes: unknown ${unknown.join(', ')} (known: ${MODES.join(', ')})`)
   if (modes.includes('outbox') && workload.processes === 0) {
     console.log('the outbox control needs writer processes to kill: skipped without --processes')
     modes.splice(modes.indexOf('outbox'), 1)
+  }
+
+  for (const mode of LOCAL_MECHANISMS) {
+    if (!workload.local && modes.includes(mode)) {
+      console.log(`the ${mode} control needs the reader processes of --local: skipped`)
+      modes.splice(modes.indexOf(mode), 1)
+    }
   }
 
   let redis: TortureRedis | undefined

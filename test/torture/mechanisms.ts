@@ -4,6 +4,8 @@ import * as counters from '../../src/sequelize/counters'
 import * as instanceRows from '../../src/sequelize/instance-rows'
 import * as sequelizeInternals from '../../src/sequelize/sequelize-internals'
 import * as transactionReads from '../../src/sequelize/transaction-reads'
+import { LocalEntries } from '../../src/local/local-entries'
+import { PendingReads } from '../../src/local/pending-reads'
 import type { Store } from '../../src/store/store'
 import { disableStaleWriteGuard } from './guard'
 
@@ -30,7 +32,15 @@ export const MECHANISMS = ['guard', 'transactionReads', 'clsBypass', 'outbox'] a
  * - `counters`: increment and decrement, which run no hooks, are wrapped.
  */
 export const WRITE_PATHS = ['movedRows', 'computedValues', 'partialRows', 'counters'] as const
-export type Mechanism = (typeof MECHANISMS)[number] | (typeof WRITE_PATHS)[number]
+/**
+ * What keeps the in-process tier of the reader processes (`--local`) coherent, each of which can
+ * be switched off in those processes:
+ * - `pendingReads`: a reply that arrives after the invalidation of its key is returned but not kept;
+ * - `reconnectFlush`: the tier is emptied when one of its connections drops (the messages sent
+ *   meanwhile are lost) or the heartbeat goes unanswered.
+ */
+export const LOCAL_MECHANISMS = ['pendingReads', 'reconnectFlush'] as const
+export type Mechanism = (typeof MECHANISMS)[number] | (typeof WRITE_PATHS)[number] | (typeof LOCAL_MECHANISMS)[number]
 
 /** What a control run says it switched off. */
 export const SWITCHED_OFF: Record<Mechanism, string> = {
@@ -42,6 +52,8 @@ export const SWITCHED_OFF: Record<Mechanism, string> = {
   computedValues: 'computed values: no read-back',
   partialRows: 'partial instances: unread columns',
   counters: 'counters unseen',
+  pendingReads: 'tier: no pending-read marker',
+  reconnectFlush: 'tier: no flush on reconnect',
 }
 
 /**
@@ -67,6 +79,13 @@ export function switchOff(mechanism: Mechanism | undefined, store: Store): () =>
       return stubbed(sinon.stub(instanceRows, 'readUnloadedColumns').resolves())
     case 'counters':
       return stubbed(sinon.stub(counters, 'watchCounters'))
+    case 'pendingReads': {
+      const spoil = sinon.stub(PendingReads.prototype, 'spoil')
+      const spoilAll = sinon.stub(PendingReads.prototype, 'spoilAll')
+      return () => (spoil.restore(), spoilAll.restore())
+    }
+    case 'reconnectFlush':
+      return stubbed(sinon.stub(LocalEntries.prototype, 'clear'))
     default:
       return () => {}
   }

@@ -43,6 +43,21 @@ describe('consistency under concurrent reads, writes, killed writers and Redis f
     expect(figures.stale, figures.staleExamples.join('\n')).to.equal(0)
   })
 
+  it('leaves no stale value in reader processes with the in-process tier, and times its propagation delay', async function () {
+    // About 30 s on an idle machine; the reader processes compile on start, which takes far longer on a busy one.
+    this.timeout(150_000)
+    // The tier's controls (`pendingReads`, `reconnectFlush`) run in `npm run torture -- --processes 2 --local` only.
+    const figures = await run({ ...withProcesses, local: true, durationMs: 3000 })
+    const local = figures.local!
+    expect(local.errors, 'decorated calls that threw in the reader processes').to.equal(0)
+    expect(local.localHits, 'calls served from the tier').to.be.greaterThan(0)
+    expect(local.checked).to.be.greaterThan(0)
+    expect(local.delaysUs.length, 'propagation delays timed').to.be.greaterThan(0)
+    expect(local.neverStopped, 'probes a reader kept serving after their invalidation').to.equal(0)
+    expect(figures.faults.cuts + figures.faults.restarts, 'faults injected').to.be.greaterThan(0)
+    expect(figures.stale, figures.staleExamples.join('\n')).to.equal(0)
+  })
+
   // The write paths' controls run in `npm run torture -- --modes ...` only: this run stays short.
   for (const off of MECHANISMS) {
     // Only a writer that dies needs the outbox.

@@ -8,6 +8,8 @@ export interface WorkloadOptions {
   readonly writers: number
   /** Writer processes besides, each killed (SIGKILL) at random moments and at some commits, and replaced. */
   readonly processes: number
+  /** As many reader processes as `processes`, with the in-process tier on (`--local`). */
+  readonly local?: boolean
   /** Books in the table: bulk writes take ranges of hundreds of them. */
   readonly books: number
   /** Cut the connection to Redis and restart it while the workload runs. */

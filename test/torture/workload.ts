@@ -9,6 +9,7 @@ import { compareWithFresh, settle } from './comparison'
 import { range, seed, tortureIds } from './dataset'
 import { FailoverInjector } from './failovers'
 import { FaultInjector, type Faults } from './faults'
+import { LocalReaders } from './local-readers'
 import { emptyFigures, type Figures } from './figures'
 import { countRefusedWrites } from './guard'
 import { switchOff } from './mechanisms'
@@ -62,6 +63,7 @@ interface RunState {
   readonly readers: ReaderSet
   readonly writers: Writers
   readonly processes: WriterProcesses | undefined
+  readonly local: LocalReaders | undefined
   readonly faults: Faults | undefined
   readonly figures: Figures
   readonly measured: ReturnType<typeof measureStoreWaits>
@@ -91,6 +93,7 @@ async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOpt
   let proxy: TcpProxy | undefined
   let cluster: Cluster | undefined
   let processes: WriterProcesses | undefined
+  let local: LocalReaders | undefined
   let switchOn = () => {}
   try {
     if (options.faults && !isCluster(redis)) proxy = await startTcpProxy({ host: '127.0.0.1', port: redis.port })
@@ -132,6 +135,18 @@ async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOpt
         figures.operations.writeErrors += writeErrors
       })
     }
+    if (options.local && !isCluster(redis)) {
+      const run = {
+        databaseUrl: environment.databaseUrl,
+        redisUrl: proxy?.url ?? redis.url,
+        directRedisUrl: redis.url,
+        prefix,
+        books: options.books,
+        seed: options.seed,
+        off: options.off,
+      }
+      local = await LocalReaders.start(options.processes, run)
+    }
     /** Changes recorded in the outbox and not yet delivered: those of killed writers wait for the relay. */
     const undelivered = async () => {
       if (!outbox) return 0
@@ -143,6 +158,7 @@ async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOpt
       readers,
       writers: new Writers(schema, ids, { readers }),
       processes,
+      local,
       faults: faultsOf(environment, proxy, options, random.fork(2)),
       figures,
       measured,
@@ -161,6 +177,7 @@ async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOpt
       const compared = await compareWithFresh(run.readers)
       figures.checked += compared.checked
       compared.stale.forEach(noteStale)
+      if (local) (await local.settleAndCompare()).forEach(noteStale)
       figures.rounds++
       if (options.stopAtFirstStale && staleSeen.size + run.writers.staleReads.length > 0) break
     }
@@ -172,9 +189,11 @@ async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOpt
     figures.refusedWrites = guard.refused
     run.faults?.record(figures.faults)
     if (processes) figures.processes = processes.figures
+    if (local) figures.local = local.figures
     return figures
   } finally {
     await processes?.stop()
+    await local?.stop()
     switchOn()
     await shutdown()
     await proxy?.close()
@@ -203,13 +222,14 @@ async function runRound(run: RunState, options: WorkloadOptions, roundMs: number
   let faulting = withFaults && run.faults !== undefined
   const faults = faulting ? run.faults!.run(started + roundMs * FAULT_SHARE).finally(() => (faulting = false)) : undefined
   const writersGo = () => faulting || Date.now() < started + roundMs
+  run.local?.startReading()
   await Promise.all([
     ...range(1, options.writers).map(index => writeLoop(run, random.fork(100 + index), writersGo)),
     run.processes?.round(started + roundMs, random.fork(200)),
     faults,
   ])
   writing = false
-  await Promise.all(reading)
+  await Promise.all([...reading, run.local?.stopReading()])
 }
 
 async function readLoop({ readers, faults, figures, measured }: RunState, random: Random, going: () => boolean): Promise<void> {
