@@ -34,7 +34,8 @@ describe('cacheme on a Redis Cluster', function () {
   /** cacheme configured on the Cluster under a prefix of its own. */
   function configureCluster(options: Parameters<typeof configure>[0] = {}): string {
     const prefix = `cluster${process.pid}_${++prefixes}:`
-    configure({ redis: client, prefix, onError: () => {}, ...options })
+    // A new prefix's first write waits for the store to create its slot guards: more than the default 250 ms under load.
+    configure({ redis: client, prefix, onError: () => {}, timeout: 5, ...options })
     return prefix
   }
 
