@@ -1,21 +1,31 @@
 import { GUARD_TTL_MS, type ManyRead, type ManyWrite } from '../store'
 import type { ClusterContext } from './cluster-context'
 import { groupBySlot, slotOf } from '../../slots'
+import { perMaster } from './per-master'
 
 /** The instance cache's rows on a Cluster: one command or script per slot, the slots concurrently. */
 
-/** One MGET per slot, and the sequence beside them: one round trip per master. */
+/** One MGET per slot, the slots of one master in one pipeline, and the sequence beside them: one round trip per master. */
 export async function readMany(context: ClusterContext, keys: readonly string[]): Promise<ManyRead> {
   const { client, layout, guards } = context
   await guards.ready()
   const values = new Array<string | undefined>(keys.length).fill(undefined)
   const indexed = keys.map((key, index) => ({ key, index }))
+  const readFromMaster = async (groups: (typeof indexed)[]) => {
+    const pipeline = client.pipeline()
+    for (const group of groups) pipeline.mget(...group.map(({ key }) => key))
+    const results = (await pipeline.exec()) ?? []
+    results.forEach(([error, found], i) => {
+      if (error) throw error
+      groups[i].forEach(({ index }, j) => (values[index] = (found as (string | null)[])[j] ?? undefined))
+    })
+  }
   const [seq] = await Promise.all([
     client.get(layout.seq),
-    ...[...groupBySlot(indexed, ({ key }) => key).values()].map(async group => {
-      const found = await client.mget(...group.map(({ key }) => key))
-      group.forEach(({ index }, i) => (values[index] = found[i] ?? undefined))
-    }),
+    ...perMaster(
+      client,
+      groupBySlot(indexed, ({ key }) => key),
+    ).map(readFromMaster),
   ])
   return { values, seq: seq == null ? 0 : Number(seq) }
 }
