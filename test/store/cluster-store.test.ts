@@ -11,6 +11,10 @@ import { slotOf, slotTag } from '../../src/slots'
 import { startRedisCluster, type RedisCluster } from '../../tools/redis-cluster'
 import { storeConformance } from './conformance'
 
+const flushMasters = async (client: Cluster) => {
+  await Promise.all(client.nodes('master').map(node => node.flushall()))
+}
+
 describe('ClusterStore on a 3-master Redis Cluster', function () {
   this.timeout(60_000)
   let cluster: RedisCluster
@@ -26,6 +30,10 @@ describe('ClusterStore on a 3-master Redis Cluster', function () {
     await cluster?.stop()
   })
 
+  // The cluster is this file's own. Each prefix keeps 16,384 slot guards; left behind by every
+  // earlier test, they would make each scan (patterns, gc) walk hundreds of thousands of names.
+  beforeEach(() => flushMasters(client))
+
   storeConformance(
     'ClusterStore',
     async (layout: KeyLayout) => {
@@ -33,10 +41,7 @@ describe('ClusterStore on a 3-master Redis Cluster', function () {
       await store.ready()
       return store
     },
-    // The cluster is this file's own: each store's slot guards go with everything else.
-    async () => {
-      await Promise.all(client.nodes('master').map(node => node.flushall()))
-    },
+    () => flushMasters(client),
   )
 })
 
@@ -53,6 +58,7 @@ describe('ClusterStore: one slot per script, on every master', function () {
   })
 
   beforeEach(async () => {
+    await flushMasters(client)
     store = new ClusterStore(client, new KeyLayout(`c${Math.random().toString(36).slice(2, 8)}:`))
     layout = store.layout
     await store.ready()
