@@ -59,6 +59,31 @@ describe('ClusterStore on a Cluster with replicas', function () {
     }
   })
 
+  it('waits for a replica the client does not know of yet (a map read before the replica attached)', async () => {
+    const set = layout.invalidSet('User:3')
+    expect(await store.write({ entry: entry('Book:3'), value: 'v', ttlMs: 0, sets: [set], seq: await seqNow() })).to.equal(true)
+    const probe = replicaOf(set)
+    const pid = Number(/process_id:(\d+)/.exec(await probe.info('server'))![1])
+    probe.disconnect()
+    // The map as ioredis held it before the replicas attached: masters only.
+    client.slots.forEach((nodes, slot) => (client.slots[slot] = nodes.slice(0, 1)))
+    // The replica stays connected but cannot acknowledge: the invalidation must not pass as durable.
+    process.kill(pid, 'SIGSTOP')
+    try {
+      const failed = await store.invalidateSets([set]).then(
+        () => undefined,
+        (error: { code?: string; message: string }) => error,
+      )
+      expect(failed, 'an invalidation no replica held').to.have.property('code', 'STORE_FAILED')
+      expect(failed!.message).to.match(/no replica .* acknowledged/)
+    } finally {
+      process.kill(pid, 'SIGCONT')
+      await new Promise(resolve => client.refreshSlotsCache(resolve))
+    }
+    await store.invalidateSets([set])
+    expect((await store.read(entry('Book:3'))).value, 'deleted by the retry, once the replica answers').to.equal(undefined)
+  })
+
   it('fails an invalidation, and a registration, that no replica acknowledged, so that it is retried', async () => {
     const set = layout.invalidSet('User:2')
     const [, replicaKey] = client.slots[slotOf(set)]

@@ -7,6 +7,7 @@ import { spyOnCommands } from '../support/command-spy'
 import { CachemeError } from '../../src/errors'
 import { KeyLayout } from '../../src/keys'
 import { ClusterStore } from '../../src/store/cluster/cluster-store'
+import { ReplicaAcks } from '../../src/store/cluster/replica-acks'
 import { slotOf, slotTag } from '../../src/slots'
 import { startRedisCluster, type RedisCluster } from '../../tools/redis-cluster'
 import { storeConformance } from './conformance'
@@ -88,6 +89,13 @@ describe('ClusterStore: one slot per script, on every master', function () {
     }
     return names
   }
+  /** Every step that runs `script` fails, as if the connection dropped before its reply. */
+  const failSteps = (script: string) => {
+    const run = ReplicaAcks.prototype.run
+    sinon.stub(ReplicaAcks.prototype, 'run').callsFake(function (this: ReplicaAcks, key: string, command: string, args: (string | number)[]) {
+      return command === script ? Promise.reject(new Error('connection lost')) : run.call(this, key, command, args)
+    })
+  }
   const failure = (promise: Promise<unknown>) =>
     promise.then(
       () => 'resolved',
@@ -156,7 +164,7 @@ describe('ClusterStore: one slot per script, on every master', function () {
     const set = layout.invalidSet('User:1')
     const keys = spread(i => `Book:${i}`, 12)
     for (const key of keys) await put(key, [set])
-    sinon.stub(store.client, 'cachemeClusterInvalidateEntries').rejects(new Error('connection lost'))
+    failSteps('cachemeClusterInvalidateEntries')
     expect(await failure(store.invalidateSets([set]))).to.equal('connection lost')
     sinon.restore()
     expect((await client.smembers(layout.popped(set))).sort()).to.deep.equal(keys.map(key => entry(key).full).sort())
@@ -170,7 +178,7 @@ describe('ClusterStore: one slot per script, on every master', function () {
   it('finishes in gc an invalidation that failed midway', async () => {
     const set = layout.invalidSet('User:2')
     await put('Book:1', [set])
-    sinon.stub(store.client, 'cachemeClusterInvalidateEntries').rejects(new Error('connection lost'))
+    failSteps('cachemeClusterInvalidateEntries')
     expect(await failure(store.invalidateSets([set]))).to.equal('connection lost')
     sinon.restore()
     await store.gc()

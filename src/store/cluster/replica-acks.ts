@@ -16,31 +16,52 @@ export class ReplicaAcks {
     readonly timeoutMs: number,
   ) {}
 
-  /** Whether the master of this slot has replicas (as the client last saw the topology). */
+  /** Whether the master of this slot has replicas, as the client last saw the topology. */
   replicated(slot: number): boolean {
     return (this.client.slots[slot]?.length ?? 0) > 1
   }
 
-  /** Runs `command` (a command or script name) on the master of `key`'s slot, durably when it has replicas. */
+  /**
+   * Runs `command` (a command or script name) on the master of `key`'s slot, durably when it has
+   * replicas. The client's map can be older than the shard (a replica attached since the last
+   * refresh): a master it shows without replicas is asked `ROLE` in the same round trip, and if it
+   * has some, the step waits for one of them all the same.
+   */
   async run<T>(key: string, command: string, args: (string | number)[]): Promise<T> {
-    const client = this.client as unknown as Record<string, (...args: (string | number)[]) => Promise<T>>
     const slot = slotOf(key)
-    if (!this.replicated(slot)) return client[command](...args)
+    const known = this.replicated(slot)
     const pipeline = this.client.pipeline() as unknown as Record<string, (...args: (string | number)[]) => unknown> & { exec(): Promise<[Error | null, unknown][] | null> }
     pipeline[command](...args)
-    pipeline.call('WAIT', 1, this.timeoutMs)
-    const [[error, result], [waitError, acknowledged]] = (await pipeline.exec()) as [[Error | null, T], [Error | null, number]]
-    if (error || waitError) throw error ?? waitError
-    this.#check(acknowledged, slot)
-    return result
+    if (known) pipeline.call('WAIT', 1, this.timeoutMs)
+    else pipeline.call('ROLE')
+    const [[error, result], [secondError, second]] = (await pipeline.exec()) as [[Error | null, T], [Error | null, unknown]]
+    if (error || secondError) throw error ?? secondError
+    if (known) this.#check(Number(second), slot)
+    else if (replicasIn(second) > 0) {
+      this.client.refreshSlotsCache()
+      this.#check(Number(await this.#masterOf(slot).call('WAIT', 1, this.timeoutMs)), slot)
+    }
+    return result as T
   }
 
-  /** WAIT on every master that has replicas, after steps sent to each of them outside `run` (slot guards). */
+  /**
+   * WAIT on every master that has replicas, after steps sent to each of them outside `run` (slot
+   * guards). Each master is asked `ROLE` first, so that a map older than the shards cannot skip one.
+   */
   async waitOnMasters(): Promise<void> {
-    const replicated = new Set(this.client.slots.filter(nodes => nodes.length > 1).map(([master]) => master))
-    if (replicated.size === 0) return
-    const masters = this.client.nodes('master').filter(node => replicated.has(`${node.options.host}:${node.options.port}`))
-    await Promise.all(masters.map(async node => this.#check(Number(await node.call('WAIT', 1, this.timeoutMs)), -1)))
+    await Promise.all(
+      this.client.nodes('master').map(async node => {
+        if (replicasIn(await node.call('ROLE')) > 0) this.#check(Number(await node.call('WAIT', 1, this.timeoutMs)), -1)
+      }),
+    )
+  }
+
+  /** The connection the Cluster sends this slot's commands on: WAIT counts the writes of its own connection. */
+  #masterOf(slot: number) {
+    const address = this.client.slots[slot]?.[0]
+    const node = this.client.nodes('master').find(master => `${master.options.host}:${master.options.port}` === address)
+    if (!node) throw new CachemeError('STORE_FAILED', `no connection to the master of slot ${slot}, to wait for its replicas`)
+    return node
   }
 
   #check(acknowledged: number, slot: number): void {
@@ -48,4 +69,9 @@ export class ReplicaAcks {
     const where = slot === -1 ? 'a master' : `the master of slot ${slot}`
     throw new CachemeError('STORE_FAILED', `no replica of ${where} acknowledged an invalidation step within ${this.timeoutMs} ms: a failover could lose it, so it is retried`)
   }
+}
+
+/** The replicas connected to a master, from its `ROLE` reply: ['master', offset, [[host, port, offset], ...]]. */
+function replicasIn(role: unknown): number {
+  return Array.isArray(role) && role[0] === 'master' && Array.isArray(role[2]) ? role[2].length : 0
 }
