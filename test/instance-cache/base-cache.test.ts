@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
 import { BaseCache, CachemeError, PkOnlyList, PkOnlyModel, configure, type InvalidatorItem, type Pk } from '../../src'
-import { BACKENDS, configureBackend, deferred, redisClient } from '../support/backends'
+import { BACKENDS, configureBackend, countsCommands, deferred, redisClient } from '../support/backends'
 
 /** Rows kept in a Map: the loaders are plain functions, so each test controls what exists and counts loads. */
 class Table<Row extends { id: Pk }> {
@@ -323,7 +323,7 @@ describe('BaseCache', () => {
         await cache.deleteAllVersions('Thing', 1)
       })
 
-      if (backend === 'redis') {
+      if (countsCommands(backend)) {
         it('reads a list with one MGET and stores its misses with one script call', async () => {
           await cache.getInstances([['Thing', 1]])
           const sent = sinon.spy(redisClient(), 'sendCommand')

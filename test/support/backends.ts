@@ -8,6 +8,12 @@ export type Backend = 'redis' | 'memory'
 /** The stores every behavioural suite runs against; the Cluster pass has nothing to learn from the memory store. */
 export const BACKENDS: readonly Backend[] = clusterMode ? ['redis'] : ['redis', 'memory']
 
+/**
+ * Whether a suite may count the exact commands of one Redis: a Cluster splits them per slot, with
+ * the sequence read apart; test/store/cluster-store.test.ts counts its round trips per master.
+ */
+export const countsCommands = (backend: Backend): boolean => backend === 'redis' && !clusterMode
+
 let client: Redis | Cluster | undefined
 let counter = 0
 /** Prefixes stay unique across runs against a shared REDIS_URL. */
@@ -29,9 +35,20 @@ after(async () => {
  */
 const CLUSTER_DEFAULTS: Pick<ConfigureOptions, 'timeout'> = clusterMode ? { timeout: 5 } : {}
 
+/**
+ * Each prefix leaves its 16384 slot guards on a Cluster, and every scan (gc, patterns) would walk
+ * those of all earlier tests: a new prefix starts on an emptied Cluster. A master runs the commands
+ * of one connection in order, so the new store's first commands run after the flush.
+ */
+function emptyCluster(): void {
+  if (!clusterMode) return
+  for (const master of (redisClient() as Cluster).nodes('master')) void master.flushall().catch(() => undefined)
+}
+
 /** Configures cacheme on the backend under a prefix of its own, so tests never see each other's keys. */
 export function configureBackend(backend: Backend, options: Omit<ConfigureOptions, 'redis' | 'store' | 'prefix'> = {}): string {
   const prefix = `t${RUN}_${++counter}:`
+  if (backend === 'redis') emptyCluster()
   configure({ ...(backend === 'redis' ? { redis: redisClient() } : { store: 'memory' }), prefix, onError: () => {}, ...CLUSTER_DEFAULTS, ...options })
   return prefix
 }
