@@ -23,15 +23,26 @@ const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
  */
 export async function underLease({ store, entry, ms, onFault }: LeaseTerms, compute: () => Promise<Computation>): Promise<Computation> {
   const leaseKey = store.layout.lease(entry)
+  const freshValue = async (): Promise<Computation | undefined> => {
+    const { value, stale } = await store.read(entry)
+    return value !== undefined && !stale ? { result: decode(value), inputsChanged: false } : undefined
+  }
   let token: string | undefined
   try {
     token = await store.acquireLease(leaseKey, ms)
     const pollMs = Math.max(5, Math.min(50, ms / 10))
     for (const deadline = Date.now() + ms; token === undefined && Date.now() < deadline;) {
       await sleep(pollMs)
-      const { value, stale } = await store.read(entry)
-      if (value !== undefined && !stale) return { result: decode(value), inputsChanged: false }
+      const stored = await freshValue()
+      if (stored) return stored
       token = await store.acquireLease(leaseKey, ms)
+    }
+    // Another process may have stored the value, and given its lease back, since this caller's read missed.
+    const stored = token === undefined ? undefined : await freshValue()
+    if (stored) {
+      await store.releaseLease(leaseKey, token!).catch(onFault)
+      token = undefined
+      return stored
     }
   } catch (error) {
     onFault(error)
