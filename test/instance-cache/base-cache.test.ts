@@ -291,6 +291,7 @@ describe('BaseCache', () => {
 
       it('does not store a row loaded before a change that was refreshed meanwhile (no stale write-back)', async () => {
         const release = deferred()
+        const loading = deferred()
         let holding = true
         const slow = new BaseCache().register<Thing>('Thing', {
           serializer: row => ({ id: row.id, name: row.name }),
@@ -298,13 +299,15 @@ describe('BaseCache', () => {
             const row = things.load(pk)
             if (holding) {
               holding = false
+              loading.resolve()
               await release.promise
             }
             return row
           },
         })
         const reading = slow.getInstances([['Thing', 1]])
-        await new Promise(resolve => setTimeout(resolve, 20))
+        // The reader holds the old row: only then does the row change.
+        await loading.promise
         things.rows.set('1', { id: 1, name: 'new' })
         await slow.updateInstance('Thing', 1)
         release.resolve()

@@ -33,7 +33,7 @@ after(async () => {
  * On a Cluster a new prefix's first write waits for the store to create its 16384 slot guards,
  * longer than the default 250 ms on a loaded machine; a suite that sets its own timeout keeps it.
  */
-const CLUSTER_DEFAULTS: Pick<ConfigureOptions, 'timeout'> = clusterMode ? { timeout: 5 } : {}
+export const TEST_STORE_OPTIONS: Pick<ConfigureOptions, 'timeout'> = clusterMode ? { timeout: 5 } : {}
 
 /**
  * Each prefix leaves its 16384 slot guards on a Cluster, and every scan (gc, patterns) would walk
@@ -49,7 +49,7 @@ function emptyCluster(): void {
 export function configureBackend(backend: Backend, options: Omit<ConfigureOptions, 'redis' | 'store' | 'prefix'> = {}): string {
   const prefix = `t${RUN}_${++counter}:`
   if (backend === 'redis') emptyCluster()
-  configure({ ...(backend === 'redis' ? { redis: redisClient() } : { store: 'memory' }), prefix, onError: () => {}, ...CLUSTER_DEFAULTS, ...options })
+  configure({ ...(backend === 'redis' ? { redis: redisClient() } : { store: 'memory' }), prefix, onError: () => {}, ...TEST_STORE_OPTIONS, ...options })
   return prefix
 }
 
