@@ -21,6 +21,8 @@ export class InvalidationSubscriber {
   readonly #client: Redis
   /** The client id the current connection subscribed with; undefined until then, and after a loss. */
   #subscribedAs: number | undefined
+  /** Moves on every close: a subscription begun on one connection may complete on the next. */
+  #connection = 0
 
   /**
    * `client` is this subscriber's own connection, made with `protocol: 2` and `autoResubscribe: false`.
@@ -36,6 +38,7 @@ export class InvalidationSubscriber {
       listener.onKeys(keyPrefix === '' ? keys : keys.filter(key => key.startsWith(keyPrefix)).map(key => key.slice(keyPrefix.length)))
     })
     client.on('close', () => {
+      this.#connection++
       this.#subscribedAs = undefined
       listener.onLost()
     })
@@ -44,8 +47,16 @@ export class InvalidationSubscriber {
   /** Subscribes the current connection if it is not yet, and resolves to its client id. */
   async subscribed(): Promise<number> {
     if (this.#subscribedAs !== undefined) return this.#subscribedAs
+    const connection = this.#connection
     const id = Number(await this.#client.client('ID'))
     await this.#client.subscribe(INVALIDATION_CHANNEL)
+    if (connection !== this.#connection) {
+      // ioredis sent the SUBSCRIBE again on the next connection, whose id is another one: a redirect
+      // to the old id would never be heard. That connection leaves the channel, since a RESP2
+      // subscriber may not ask for its id, and the caller starts over.
+      await this.#client.unsubscribe(INVALIDATION_CHANNEL)
+      throw new Error('the invalidation subscriber reconnected while subscribing')
+    }
     this.#subscribedAs = id
     return id
   }

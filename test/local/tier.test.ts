@@ -106,6 +106,32 @@ describe('in-process tier: coherence through client tracking', function () {
     })
   }
 
+  it('serves again when the subscriber reconnects while it subscribes: the redirect goes to the new client id', async () => {
+    proxy = await startTcpProxy({ host: '127.0.0.1', port: redis.server.port })
+    const opened = await openTier(redis.server.url, proxy.url)
+    tier = opened.tier
+    // The next SUBSCRIBE leaves on a connection that is being reset: ioredis sends it again on the
+    // next one, whose client id is not the one the tier asked for just before.
+    const subscribe = opened.subscriber.subscribe.bind(opened.subscriber) as (...channels: (string | Buffer)[]) => Promise<unknown>
+    sinon
+      .stub(opened.subscriber, 'subscribe')
+      .onFirstCall()
+      .callsFake((...channels: (string | Buffer)[]) => {
+        proxy!.cut('reset')
+        proxy!.heal()
+        return subscribe(...channels)
+      })
+      .callThrough()
+    proxy.cut('reset')
+    proxy.heal()
+    await until(() => !tier!.serving, 'the tier to stop serving')
+    await until(() => tier!.serving, 'the tier to serve again', 3000)
+    await redis.direct.hset(book.key, book.field!, sealed('ann'))
+    expect(await tier.readEntry(book, undefined)).to.equal('"ann"')
+    await redis.direct.hset(book.key, book.field!, sealed('bob'))
+    await until(async () => (await kept()) === undefined, 'an invalidation heard through the redirect')
+  })
+
   it('notices a silent break of the channel by its heartbeat, flushes and bypasses', async () => {
     proxy = await startTcpProxy({ host: '127.0.0.1', port: redis.server.port })
     ;({ tier } = await openTier(redis.server.url, proxy.url, { heartbeatMs: 100 }))

@@ -27,9 +27,13 @@ export function spyOnCommands(client: Redis | Cluster): CommandSpy {
       return () => delete socket[name]
     })
   })
+  // ioredis hands a command to sendCommand again when it resends it (from its offline queue, or
+  // after a reconnect): it is one command all the same.
+  const seen = new WeakSet<object>()
   const send = client.sendCommand.bind(client) as (...args: unknown[]) => unknown
   client.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
-    commands.push(command.name)
+    if (!seen.has(command)) commands.push(command.name)
+    seen.add(command)
     return send(command, ...rest)
   }) as typeof client.sendCommand
   return {

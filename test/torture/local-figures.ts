@@ -6,6 +6,8 @@ export interface LocalFigures {
   /** Calls answered from the cache, and of those from the in-process tier. */
   hits: number
   localHits: number
+  /** The longest a round's end waited for a tier, bypassed by a fault, to serve again. */
+  longestRearmMs: number
   /** Cached values the reader processes compared with a fresh computation. */
   checked: number
   /** Values they served that differed from a fresh computation, over all rounds. */
@@ -19,7 +21,7 @@ export interface LocalFigures {
 }
 
 export function emptyLocalFigures(): LocalFigures {
-  return { processes: 0, reads: 0, errors: 0, hits: 0, localHits: 0, checked: 0, stale: 0, unheld: 0, neverStopped: 0, delaysUs: [] }
+  return { processes: 0, reads: 0, errors: 0, hits: 0, localHits: 0, longestRearmMs: 0, checked: 0, stale: 0, unheld: 0, neverStopped: 0, delaysUs: [] }
 }
 
 /** The q-quantile of samples (0 without any). */
@@ -36,6 +38,7 @@ export const LOCAL_ROWS: readonly [string, (local: LocalFigures | undefined) => 
   ['reader processes with the in-process tier', local => dash(local, l => l.processes)],
   ['  reads', local => dash(local, l => l.reads)],
   ['  cache hits / from the tier', local => dash(local, l => `${l.hits} / ${l.localHits}`)],
+  ['  longest wait for the tier to serve again at a round end (ms)', local => dash(local, l => l.longestRearmMs)],
   ['  errors thrown', local => dash(local, l => l.errors)],
   ['  cached values checked / stale', local => dash(local, l => `${l.checked} / ${l.stale}`)],
   ['  propagation delay p50 / p99 (us)', local => dash(local, l => `${quantile(l.delaysUs, 0.5).toFixed(0)} / ${quantile(l.delaysUs, 0.99).toFixed(0)}`)],

@@ -14,11 +14,15 @@ import { switchOff } from './mechanisms'
 import { openTortureSchema } from './models'
 import { Random } from './random'
 import { createReaders } from './readers'
+import { sleep } from './sleep'
 
 const WATCH_MS = 2000
 const YIELD_EVERY = 16
 /** Calls of the probe before it must have come from the tier. */
 const HOLD_CALLS = 10
+/** How long the end of a round waits for a bypassed tier to serve again, and how long reads then go on through it. */
+const REARM_WAIT_MS = 30_000
+const READ_THROUGH_TIER_MS = 250
 
 const task = JSON.parse(process.argv[2]!) as LocalReaderTask
 const send = (report: LocalReaderReport) => process.send!(report)
@@ -35,6 +39,14 @@ async function main(): Promise<void> {
   const readers = createReaders(schema, tortureIds(task.books), new Random(task.seed))
   const probe = cacheme({ tag: PROBE_TAG, key: () => 'TortureProbe>value', invalidKeys: () => PROBE_INVALID_KEY })(async () => Number(await direct.get(probeTruthKey(task.prefix))))
   await serving
+  let tierServing = true
+  cachemeEvents.on('local', (state: string) => (tierServing = state === 'serving'))
+  /** Waits (a bounded time) until the tier serves; resolves to how long that took. */
+  const tierServes = async () => {
+    const started = Date.now()
+    while (!tierServing && Date.now() - started < REARM_WAIT_MS) await sleep(20)
+    return Date.now() - started
+  }
 
   let reading: { stop: boolean; done: Promise<{ reads: number; errors: number }> } | undefined
   const read = (random: Random) => {
@@ -71,11 +83,16 @@ async function main(): Promise<void> {
         reading = read(new Random(task.seed).fork(++rounds))
         return undefined
       case 'stop': {
+        // A fault near the end of the round may leave the tier re-arming (ioredis's reconnect backoff
+        // takes seconds on a busy machine): reads go on until it serves again, and a moment through
+        // it, so that every round reads through the tier.
+        const rearmMs = await tierServes()
+        if (rearmMs > 0) await sleep(READ_THROUGH_TIER_MS)
         const current = reading!
         current.stop = true
         reading = undefined
         const { reads, errors } = await current.done
-        return { read: { reads, errors, hits: readers.hits, localHits: localHits() } }
+        return { read: { reads, errors, hits: readers.hits, localHits: localHits(), rearmMs } }
       }
       case 'hold': {
         // Computed or read from Redis, then kept, then served from the tier (unless the tier is bypassed meanwhile).

@@ -31,7 +31,7 @@ export type LocalReaderCommand =
 
 export type LocalReaderReport =
   | { readonly ready: true }
-  | { readonly read: { readonly reads: number; readonly errors: number; readonly hits: number; readonly localHits: number } }
+  | { readonly read: { readonly reads: number; readonly errors: number; readonly hits: number; readonly localHits: number; readonly rearmMs: number } }
   | { readonly held: boolean }
   | { readonly watching: true }
   /** process.hrtime.bigint() (one clock for every process of the machine) when the old value stopped; '-1': it never did. */

@@ -109,6 +109,7 @@ export class LocalReaders {
     for (const { read } of reports) {
       this.figures.reads += read.reads
       this.figures.errors += read.errors
+      this.figures.longestRearmMs = Math.max(this.figures.longestRearmMs, read.rearmMs)
     }
     // Counted since each process started.
     this.figures.hits = reports.reduce((sum, { read }) => sum + read.hits, 0)
