@@ -1,14 +1,15 @@
 import { Cluster, Redis } from 'ioredis'
-import { BaseCache, cacheme, configure, invalidate } from '../src'
+import { BaseCache, cacheme, configure } from '../src'
 import { runtime } from '../src/config'
+import { BATCH, type Deployment } from './cluster-deployment'
+import { invalidationSection } from './cluster-invalidation'
 import { startRedisCluster, type RedisCluster } from '../tools/redis-cluster'
-import { CommandSpy, compare, formatUs, median, roundRatio, runAlone, useCacheme, type BenchRedis, type Contender, type Measured, type Section, type Verdict } from './harness'
+import { CommandSpy, compare, formatUs, roundRatio, runAlone, useCacheme, type BenchRedis, type Contender, type Measured, type Section, type Verdict } from './harness'
 import { ownerOf } from './hit'
+import { slotOf } from '../src/slots'
 
 /** A Cluster hit reaches at least this share of a standalone hit's calls per second. */
 const HIT_TARGET = 0.9
-/** No single Redis command may block a server longer than this, in µs, while a set is invalidated. */
-const LONGEST_COMMAND_TARGET_US = 10_000
 const KEYS = 64
 const LIST_SIZE = 100
 const MEMORY_ENTRIES = 10_000
@@ -17,8 +18,6 @@ const MEMORY_ENTRIES = 10_000
  * busy machine does not fail open; it changes nothing while the store answers.
  */
 const TIMEOUT_S = 5
-/** Entries written at once while filling. */
-const BATCH = 500
 
 class HitSerializer {
   @cacheme({ key: c => `Book:${c.id}>owner`, invalidKeys: c => [`User:${c.id}`] })
@@ -39,13 +38,6 @@ class MissSerializer {
   @cacheme({ key: c => `Miss5:${c.n}`, invalidKeys: c => dependencies(c.n, 5) })
   async five(n: number) {
     return { n }
-  }
-}
-
-class BigSetSerializer {
-  @cacheme({ key: c => `Row:${c.id}>summary`, invalidKeys: c => [c.set] })
-  async summary(id: number, set: string) {
-    return { id, set }
   }
 }
 
@@ -77,19 +69,6 @@ interface Item {
   title: string
 }
 
-/** The two deployments measured side by side, each with its own client and a connection per server for measuring. */
-interface Deployment {
-  readonly name: 'standalone' | 'Cluster'
-  /** Puts `configure({ redis, prefix: 'bench:' })` in force for this deployment. */
-  readonly use: () => Promise<void>
-  /** One admin connection per master (one for standalone), for SLOWLOG and INFO. */
-  readonly masters: () => Promise<Redis[]>
-  /** The clients whose sockets carry cacheme's commands: the standalone client, or the Cluster's master connections. */
-  readonly sockets: () => Redis[]
-  /** Runs one command against the deployment (routed by key on the Cluster). */
-  readonly client: Redis | Cluster
-}
-
 export async function clusterWorkload(redis: BenchRedis): Promise<Section[]> {
   const cluster = await startRedisCluster()
   const clusterClient = new Cluster([...cluster.startupNodes])
@@ -107,6 +86,7 @@ export async function clusterWorkload(redis: BenchRedis): Promise<Section[]> {
       masters: async () => [standaloneAdmin],
       sockets: () => [standaloneClient],
       client: standaloneClient,
+      sequenceOwner: () => standaloneClient,
     }
     const onCluster: Deployment = {
       name: 'Cluster',
@@ -117,6 +97,10 @@ export async function clusterWorkload(redis: BenchRedis): Promise<Section[]> {
       masters: () => clusterMasters(cluster, clusterClient, admins),
       sockets: () => clusterClient.nodes('master'),
       client: clusterClient,
+      sequenceOwner: () => {
+        const owner = clusterClient.slots[slotOf(runtime().layout.seq)][0]
+        return clusterClient.nodes('master').find(node => `${node.options.host}:${node.options.port}` === owner)!
+      },
     }
     const deployments = [standalone, onCluster]
     for (const deployment of deployments) {
@@ -206,29 +190,35 @@ async function missSection(deployments: Deployment[]): Promise<Section> {
   const contenders: Contender[] = methods.flatMap(([label, method]) =>
     deployments.map(deployment => ({ name: `${deployment.name}: @cacheme miss, ${label}`, run: () => method(1_000_000_000 + n++), before: deployment.use })),
   )
-  // Round trips of one miss, counted as socket writes on every connection that carries cacheme's commands.
+  // Round trips of one miss, counted as socket writes on every connection that carries cacheme's
+  // commands; and the load on the sequence's server, which every miss reads.
   const roundTrips: Record<string, string> = {}
+  const sequenceLoad: Record<string, string> = {}
   for (const [index, contender] of contenders.entries()) {
     const deployment = deployments[index % deployments.length]
     await contender.before!()
     await contender.run()
     await new Promise(resolve => setTimeout(resolve, 20))
-    const spies = deployment.sockets().map(socket => new CommandSpy(socket))
+    const sockets = deployment.sockets()
+    const spies = sockets.map(socket => new CommandSpy(socket))
     const calls = 100
     for (let i = 0; i < calls; i++) await contender.run()
     const writes = spies.reduce((sum, spy) => sum + spy.writes, 0)
     const commands = spies.reduce((sum, spy) => sum + spy.commands, 0)
     for (const spy of spies) spy.restore()
     roundTrips[contender.name] = `${(writes / calls).toFixed(2)} writes, ${(commands / calls).toFixed(2)} commands`
+    const onSequenceOwner = spies[sockets.indexOf(deployment.sequenceOwner())].commands
+    sequenceLoad[contender.name] =
+      `${(onSequenceOwner / calls).toFixed(2)} (${Math.round((100 * onSequenceOwner) / commands)}% of ${sockets.length === 1 ? 'one server' : `${sockets.length} masters`})`
   }
   const results = await compare(contenders, { rounds: 3, time: 200 })
   return {
     title: 'Redis Cluster: miss path',
     description:
-      'A decorated call on a new key each time, with 1 or 5 invalid keys (whose sets fall in as many slots): the read, the registration in each dependency set and the store. The last column counts, for one miss, the writes to every socket that carries cacheme’s commands (on the Cluster, one per master touched: its round trips) and the commands sent.',
+      'A decorated call on a new key each time, with 1 or 5 invalid keys (whose sets fall in as many slots): the read, the registration in each dependency set and the store. The last columns count, for one miss, the writes to every socket that carries cacheme’s commands (on the Cluster, one per master touched: its round trips) and the commands sent, and the commands sent to the server that holds the invalidation sequence (on the Cluster, the heat on its master).',
     reference: contenders[0].name,
-    results: results.map(r => ({ ...r, extra: { 'socket writes and commands per miss': roundTrips[r.name] } })),
-    extraColumns: ['socket writes and commands per miss'],
+    results: results.map(r => ({ ...r, extra: { 'socket writes and commands per miss': roundTrips[r.name], 'commands per miss on the sequence’s server': sequenceLoad[r.name] } })),
+    extraColumns: ['socket writes and commands per miss', 'commands per miss on the sequence’s server'],
   }
 }
 
@@ -275,87 +265,6 @@ async function listSection(deployments: Deployment[], masters: number): Promise<
       return { ...r, extra: { 'commands per list': String(count.commands), 'socket writes (round trips) per list': `${count.writes} (over ${count.sockets} connections)` } }
     }),
     extraColumns: ['commands per list', 'socket writes (round trips) per list'],
-    verdicts,
-  }
-}
-
-interface SlowlogEntry {
-  micros: number
-  command: string
-}
-
-async function slowlog(admin: Redis): Promise<SlowlogEntry[]> {
-  const entries = (await admin.call('SLOWLOG', 'GET', '-1')) as [number, number, number, string[]][]
-  return entries.map(([, , micros, args]) => ({ micros, command: String(args[0]).toUpperCase() })).filter(entry => entry.command !== 'SLOWLOG')
-}
-
-async function invalidationSection(deployments: Deployment[]): Promise<Section> {
-  const serializer = new BigSetSerializer()
-  const results: Measured[] = []
-  const verdicts: Verdict[] = []
-  let reference = 0
-  for (const [size, rounds] of [
-    [1000, 3],
-    [100_000, 1],
-  ]) {
-    for (const deployment of deployments) {
-      await deployment.use()
-      const totals: number[] = []
-      const longest: SlowlogEntry[] = []
-      const scripts: number[] = []
-      for (let round = 0; round < rounds; round++) {
-        // A set of its own each round: nothing is flushed, so the Cluster's slot guards stay.
-        const set = `Big:${size}:${deployment.name}:${round}`
-        const first = size * 10 * (round + 1)
-        for (let from = 0; from < size; from += BATCH) {
-          await Promise.all(Array.from({ length: Math.min(BATCH, size - from) }, (_, i) => serializer.summary(first + from + i, set)))
-        }
-        const name = runtime().layout.invalidSet(set)
-        const members = await deployment.client.scard(name)
-        if (members !== size) throw new Error(`invalidation on ${deployment.name}: the set has ${members} members, expected ${size}`)
-        const admins = await deployment.masters()
-        await Promise.all(admins.map(admin => admin.call('SLOWLOG', 'RESET')))
-        const started = performance.now()
-        await invalidate({ invalidKey: set })
-        totals.push((performance.now() - started) * 1000)
-        if ((await deployment.client.scard(name)) !== 0 || (await deployment.client.exists(`bench:Row:${first + size - 1}`)) !== 0)
-          throw new Error(`invalidation on ${deployment.name} left entries`)
-        const logs = (await Promise.all(admins.map(slowlog))).flat()
-        scripts.push(logs.filter(entry => entry.command.startsWith('EVAL') || entry.command.startsWith('FCALL')).length)
-        longest.push(logs.reduce((max, entry) => (entry.micros > max.micros ? entry : max), { micros: 0, command: '' }))
-      }
-      const total = median(totals)
-      if (reference === 0) reference = total / size
-      const worst = longest.reduce((max, entry) => (entry.micros > max.micros ? entry : max))
-      results.push({
-        name: `${deployment.name}: invalidate a set of ${size.toLocaleString('en')} members`,
-        medianUs: total,
-        ratio: total / size / reference,
-        rounds,
-        samples: rounds,
-        extra: {
-          'per member': formatUs(total / size),
-          'script calls on all masters (SLOWLOG)': String(median(scripts)),
-          'longest Redis command, worst round': `${(worst.micros / 1000).toFixed(2)} ms (${worst.command})`,
-        },
-      })
-      const met = worst.micros <= LONGEST_COMMAND_TARGET_US
-      verdicts.push({
-        target: `${deployment.name}: no Redis command over ${LONGEST_COMMAND_TARGET_US / 1000} ms while invalidating a set of ${size.toLocaleString('en')} members`,
-        measured: `longest command ${(worst.micros / 1000).toFixed(2)} ms (${worst.command}), the worst of ${rounds} round${rounds === 1 ? '' : 's'} (SLOWLOG of every master)`,
-        met,
-        verdict: met ? 'yes' : `no, ${(worst.micros / 1000).toFixed(2)} ms`,
-      })
-    }
-  }
-  return {
-    title: 'Redis Cluster: invalidation of one dependency set',
-    description:
-      'Each round fills one dependency set with hash-field entries made by a decorated method (1000 or 100,000 hashes, spread over the slots on the Cluster), resets SLOWLOG on every master (slowlog-log-slower-than 0), then times `invalidate({ invalidKey })`. The ratio column compares time per member with the standalone 1k set.',
-    reference: results[0].name,
-    results,
-    extraColumns: ['per member', 'script calls on all masters (SLOWLOG)', 'longest Redis command, worst round'],
-    chart: false,
     verdicts,
   }
 }
