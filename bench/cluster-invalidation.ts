@@ -1,27 +1,14 @@
-import type { Redis } from 'ioredis'
 import { cacheme, invalidate } from '../src'
 import { runtime } from '../src/config'
 import { BATCH, type Deployment } from './cluster-deployment'
-import { formatUs, median, type Measured, type Section, type Verdict } from './harness'
-
-/** No single Redis command may block a server longer than this, in µs, while a set is invalidated. */
-const LONGEST_COMMAND_TARGET_US = 10_000
+import { median, type Measured, type Section, type Verdict } from './harness'
+import { invalidationRow, longestCommandVerdict, longestOf, slowlog, type SlowlogEntry } from './slowlog'
 
 class BigSetSerializer {
   @cacheme({ key: c => `Row:${c.id}>summary`, invalidKeys: c => [c.set] })
   async summary(id: number, set: string) {
     return { id, set }
   }
-}
-
-interface SlowlogEntry {
-  micros: number
-  command: string
-}
-
-async function slowlog(admin: Redis): Promise<SlowlogEntry[]> {
-  const entries = (await admin.call('SLOWLOG', 'GET', '-1')) as [number, number, number, string[]][]
-  return entries.map(([, , micros, args]) => ({ micros, command: String(args[0]).toUpperCase() })).filter(entry => entry.command !== 'SLOWLOG')
 }
 
 export async function invalidationSection(deployments: Deployment[]): Promise<Section> {
@@ -57,30 +44,23 @@ export async function invalidationSection(deployments: Deployment[]): Promise<Se
           throw new Error(`invalidation on ${deployment.name} left entries`)
         const logs = (await Promise.all(admins.map(slowlog))).flat()
         scripts.push(logs.filter(entry => entry.command.startsWith('EVAL') || entry.command.startsWith('FCALL')).length)
-        longest.push(logs.reduce((max, entry) => (entry.micros > max.micros ? entry : max), { micros: 0, command: '' }))
+        longest.push(longestOf(logs))
       }
       const total = median(totals)
       if (reference === 0) reference = total / size
-      const worst = longest.reduce((max, entry) => (entry.micros > max.micros ? entry : max))
-      results.push({
-        name: `${deployment.name}: invalidate a set of ${size.toLocaleString('en')} members`,
-        medianUs: total,
-        ratio: total / size / reference,
-        rounds,
-        samples: rounds,
-        extra: {
-          'per member': formatUs(total / size),
-          'script calls on all masters (SLOWLOG)': String(median(scripts)),
-          'longest Redis command, worst round': `${(worst.micros / 1000).toFixed(2)} ms (${worst.command})`,
-        },
-      })
-      const met = worst.micros <= LONGEST_COMMAND_TARGET_US
-      verdicts.push({
-        target: `${deployment.name}: no Redis command over ${LONGEST_COMMAND_TARGET_US / 1000} ms while invalidating a set of ${size.toLocaleString('en')} members`,
-        measured: `longest command ${(worst.micros / 1000).toFixed(2)} ms (${worst.command}), the worst of ${rounds} round${rounds === 1 ? '' : 's'} (SLOWLOG of every master)`,
-        met,
-        verdict: met ? 'yes' : `no, ${(worst.micros / 1000).toFixed(2)} ms`,
-      })
+      const worst = longestOf(longest)
+      results.push(
+        invalidationRow(
+          `${deployment.name}: invalidate a set of ${size.toLocaleString('en')} members`,
+          total,
+          size,
+          reference,
+          rounds,
+          ['script calls on all masters (SLOWLOG)', median(scripts)],
+          worst,
+        ),
+      )
+      verdicts.push(longestCommandVerdict(`${deployment.name}: `, size, rounds, worst, 'SLOWLOG of every master'))
     }
   }
   return {

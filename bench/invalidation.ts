@@ -1,24 +1,12 @@
 import { cacheme, invalidate } from '../src'
-import { formatUs, median, runAlone, useCacheme, type BenchRedis, type Section, type Verdict } from './harness'
+import { median, runAlone, useCacheme, type BenchRedis, type Section, type Verdict } from './harness'
+import { invalidationRow, longestCommandVerdict, longestOf, slowlog, type SlowlogEntry } from './slowlog'
 
 class BigSetSerializer {
   @cacheme({ key: c => `Row:${c.id}>summary`, invalidKeys: c => [`Big:${c.size}`] })
   async summary(id: number, size: number) {
     return { id, size }
   }
-}
-
-/** No single Redis command may block the server longer than this, in µs. */
-const LONGEST_COMMAND_TARGET_US = 10_000
-
-interface SlowlogEntry {
-  micros: number
-  command: string
-}
-
-async function slowlog(client: BenchRedis['client'] extends (...args: never[]) => infer R ? R : never): Promise<SlowlogEntry[]> {
-  const entries = (await client.call('SLOWLOG', 'GET', '-1')) as [number, number, number, string[]][]
-  return entries.map(([, , micros, args]) => ({ micros, command: String(args[0]).toUpperCase() }))
 }
 
 export async function invalidationWorkload(redis: BenchRedis): Promise<Section[]> {
@@ -49,34 +37,27 @@ export async function invalidationWorkload(redis: BenchRedis): Promise<Section[]
       const started = performance.now()
       const removed = await invalidate({ invalidKey: `Big:${size}` })
       totals.push((performance.now() - started) * 1000)
-      const log = (await slowlog(admin)).filter(e => e.command !== 'SLOWLOG')
+      const log = await slowlog(admin)
       if ((await admin.exists(`bench:Row:${size - 1}`)) !== 0 || (await admin.scard(`bench:Big:${size}:invalid`)) !== 0) throw new Error('invalidation left entries')
       void removed
       commands.push(log.filter(e => e.command.startsWith('EVAL')).length)
-      longest.push(log.reduce((max, e) => (e.micros > max.micros ? e : max), { micros: 0, command: '' }))
+      longest.push(longestOf(log))
     }
     const total = median(totals)
-    const worst = longest.reduce((max, e) => (e.micros > max.micros ? e : max))
+    const worst = longestOf(longest)
     if (referencePerMember === 0) referencePerMember = total / size
-    results.push({
-      name: `invalidate a set of ${size.toLocaleString('en')} members`,
-      medianUs: total,
-      ratio: total / size / referencePerMember,
-      rounds,
-      samples: rounds,
-      extra: {
-        'per member': formatUs(total / size),
-        'script calls (EVALSHA in SLOWLOG)': String(median(commands)),
-        'longest Redis command, worst round': `${(worst.micros / 1000).toFixed(2)} ms (${worst.command})`,
-      },
-    })
-    const met = worst.micros <= LONGEST_COMMAND_TARGET_US
-    verdicts.push({
-      target: `no Redis command over ${LONGEST_COMMAND_TARGET_US / 1000} ms while invalidating a set of ${size.toLocaleString('en')} members`,
-      measured: `longest command ${(worst.micros / 1000).toFixed(2)} ms (${worst.command}), the worst of ${rounds} rounds (SLOWLOG)`,
-      met,
-      verdict: met ? 'yes' : `no, ${(worst.micros / 1000).toFixed(2)} ms`,
-    })
+    results.push(
+      invalidationRow(
+        `invalidate a set of ${size.toLocaleString('en')} members`,
+        total,
+        size,
+        referencePerMember,
+        rounds,
+        ['script calls (EVALSHA in SLOWLOG)', median(commands)],
+        worst,
+      ),
+    )
+    verdicts.push(longestCommandVerdict('', size, rounds, worst, 'SLOWLOG'))
   }
   await admin.flushdb()
   return [

@@ -1,41 +1,33 @@
 import { expect } from 'chai'
-import Redis, { Cluster } from 'ioredis'
+import Redis from 'ioredis'
 import { KeyLayout } from '../../src/keys'
 import { slotOf } from '../../src/slots'
 import { ClusterStore } from '../../src/store/cluster/cluster-store'
-import { startRedisCluster, type RedisCluster } from '../../tools/redis-cluster'
+import { privateCluster } from '../support/private-cluster'
 
 /** Failover durability: on masters with replicas, an invalidation returns only once a replica holds it. */
 describe('ClusterStore on a Cluster with replicas', function () {
   this.timeout(60_000)
-  let cluster: RedisCluster
-  let client: Cluster
+  const own = privateCluster({ replicas: 1 })
   let store: ClusterStore
   let layout: KeyLayout
 
   before(async () => {
-    cluster = await startRedisCluster({ replicas: 1 })
-    client = new Cluster([...cluster.startupNodes])
     // Replicas appear in CLUSTER SLOTS once they have synchronised (several seconds after creation).
-    while (client.slots.length < 16384 || !client.slots.every(nodes => nodes.length > 1)) {
+    while (own.client.slots.length < 16384 || !own.client.slots.every(nodes => nodes.length > 1)) {
       await new Promise(resolve => setTimeout(resolve, 250))
-      await new Promise(resolve => client.refreshSlotsCache(resolve))
+      await new Promise(resolve => own.client.refreshSlotsCache(resolve))
     }
-    store = new ClusterStore(client, new KeyLayout('rep:'), { replicaAckMs: 300 })
+    store = new ClusterStore(own.client, new KeyLayout('rep:'), { replicaAckMs: 300 })
     layout = store.layout
     await store.ready()
-  })
-
-  after(async () => {
-    await client?.quit().catch(() => undefined)
-    await cluster?.stop()
   })
 
   const entry = (key: string) => layout.entry(key, 'replica test')
   const seqNow = async () => (await store.read(entry('never:written'))).seq!
   /** The replica of the master that owns this name's slot, read-only. */
   const replicaOf = (name: string) => {
-    const [, replica] = client.slots[slotOf(name)]
+    const [, replica] = own.client.slots[slotOf(name)]
     const [host, port] = replica.split(':')
     return new Redis({ host, port: Number(port), readOnly: true, lazyConnect: true })
   }
@@ -59,14 +51,14 @@ describe('ClusterStore on a Cluster with replicas', function () {
     }
   })
 
-  it('waits for a replica the client does not know of yet (a map read before the replica attached)', async () => {
+  it('waits for a replica the own.client does not know of yet (a map read before the replica attached)', async () => {
     const set = layout.invalidSet('User:3')
     expect(await store.write({ entry: entry('Book:3'), value: 'v', ttlMs: 0, sets: [set], seq: await seqNow() })).to.equal(true)
     const probe = replicaOf(set)
     const pid = Number(/process_id:(\d+)/.exec(await probe.info('server'))![1])
     probe.disconnect()
     // The map as ioredis held it before the replicas attached: masters only.
-    client.slots.forEach((nodes, slot) => (client.slots[slot] = nodes.slice(0, 1)))
+    own.client.slots.forEach((nodes, slot) => (own.client.slots[slot] = nodes.slice(0, 1)))
     // The replica stays connected but cannot acknowledge: the invalidation must not pass as durable.
     process.kill(pid, 'SIGSTOP')
     try {
@@ -78,7 +70,7 @@ describe('ClusterStore on a Cluster with replicas', function () {
       expect(failed!.message).to.match(/no replica .* acknowledged/)
     } finally {
       process.kill(pid, 'SIGCONT')
-      await new Promise(resolve => client.refreshSlotsCache(resolve))
+      await new Promise(resolve => own.client.refreshSlotsCache(resolve))
     }
     await store.invalidateSets([set])
     expect((await store.read(entry('Book:3'))).value, 'deleted by the retry, once the replica answers').to.equal(undefined)
@@ -86,8 +78,8 @@ describe('ClusterStore on a Cluster with replicas', function () {
 
   it('fails an invalidation, and a registration, that no replica acknowledged, so that it is retried', async () => {
     const set = layout.invalidSet('User:2')
-    const [, replicaKey] = client.slots[slotOf(set)]
-    const replica = cluster.nodes.find(node => `${node.host}:${node.port}` === replicaKey)!
+    const [, replicaKey] = own.client.slots[slotOf(set)]
+    const replica = own.cluster.nodes.find(node => `${node.host}:${node.port}` === replicaKey)!
     await replica.server.stop()
     const failure = (promise: Promise<unknown>) =>
       promise.then(

@@ -1,76 +1,47 @@
 import { expect } from 'chai'
 import fs from 'fs'
-import { Cluster } from 'ioredis'
 import path from 'path'
 import sinon from 'sinon'
 import { spyOnCommands } from '../support/command-spy'
+import { flushMasters, privateCluster } from '../support/private-cluster'
 import { CachemeError } from '../../src/errors'
 import { KeyLayout } from '../../src/keys'
 import { ClusterStore } from '../../src/store/cluster/cluster-store'
 import { ReplicaAcks } from '../../src/store/cluster/replica-acks'
 import { slotOf, slotTag } from '../../src/slots'
-import { startRedisCluster, type RedisCluster } from '../../tools/redis-cluster'
 import { storeConformance } from './conformance'
-
-const flushMasters = async (client: Cluster) => {
-  await Promise.all(client.nodes('master').map(node => node.flushall()))
-}
 
 describe('ClusterStore on a 3-master Redis Cluster', function () {
   this.timeout(60_000)
-  let cluster: RedisCluster
-  let client: Cluster
+  const own = privateCluster()
 
-  before(async () => {
-    cluster = await startRedisCluster()
-    client = new Cluster([...cluster.startupNodes])
-  })
-
-  after(async () => {
-    await client?.quit().catch(() => undefined)
-    await cluster?.stop()
-  })
-
-  // The cluster is this file's own. Each prefix keeps 16,384 slot guards; left behind by every
-  // earlier test, they would make each scan (patterns, gc) walk hundreds of thousands of names.
-  beforeEach(() => flushMasters(client))
+  beforeEach(() => flushMasters(own.client))
 
   storeConformance(
     'ClusterStore',
     async (layout: KeyLayout) => {
-      const store = new ClusterStore(client, layout)
+      const store = new ClusterStore(own.client, layout)
       await store.ready()
       return store
     },
-    () => flushMasters(client),
+    () => flushMasters(own.client),
   )
 })
 
 describe('ClusterStore: one slot per script, on every master', function () {
   this.timeout(60_000)
-  let cluster: RedisCluster
-  let client: Cluster
+  const own = privateCluster()
   let store: ClusterStore
   let layout: KeyLayout
 
-  before(async () => {
-    cluster = await startRedisCluster()
-    client = new Cluster([...cluster.startupNodes])
-  })
-
   beforeEach(async () => {
-    await flushMasters(client)
-    store = new ClusterStore(client, new KeyLayout(`c${Math.random().toString(36).slice(2, 8)}:`))
+    await flushMasters(own.client)
+    store = new ClusterStore(own.client, new KeyLayout(`c${Math.random().toString(36).slice(2, 8)}:`))
     layout = store.layout
     await store.ready()
   })
 
   afterEach(() => sinon.restore())
-
-  after(async () => {
-    await client?.quit().catch(() => undefined)
-    await cluster?.stop()
-  })
 
   const entry = (key: string) => layout.entry(key, 'cluster test')
   const seqNow = async () => (await store.read(entry('never:written'))).seq!
@@ -101,7 +72,7 @@ describe('ClusterStore: one slot per script, on every master', function () {
       () => 'resolved',
       (error: Error) => error.message,
     )
-  const mastersOf = (names: string[]) => new Set(names.map(name => client.slots[slotOf(name)][0]))
+  const mastersOf = (names: string[]) => new Set(names.map(name => own.client.slots[slotOf(name)][0]))
 
   it('refuses braces in keys, invalid keys, tags and the prefix on a Cluster only', () => {
     expect(() => layout.entry('Book:{1}', 'Books.get'))
@@ -113,7 +84,7 @@ describe('ClusterStore: one slot per script, on every master', function () {
     expect(() => layout.tagSet('a}b'))
       .to.throw(CachemeError, /tag "a\}b"/)
       .with.property('code', 'INVALID_KEY')
-    expect(() => new ClusterStore(client, new KeyLayout('{app}:')))
+    expect(() => new ClusterStore(own.client, new KeyLayout('{app}:')))
       .to.throw(CachemeError, /prefix/)
       .with.property('code', 'INVALID_CONFIG')
     expect(new KeyLayout('{app}:').entry('Book:{1}', 'x').full).to.equal('{app}:Book:{1}')
@@ -167,12 +138,12 @@ describe('ClusterStore: one slot per script, on every master', function () {
     failSteps('cachemeClusterInvalidateEntries')
     expect(await failure(store.invalidateSets([set]))).to.equal('connection lost')
     sinon.restore()
-    expect((await client.smembers(layout.popped(set))).sort()).to.deep.equal(keys.map(key => entry(key).full).sort())
+    expect((await own.client.smembers(layout.popped(set))).sort()).to.deep.equal(keys.map(key => entry(key).full).sort())
     for (const key of keys) expect(await get(key), key).to.equal('v')
 
     expect(await store.invalidateSets([set])).to.equal(keys.length)
     for (const key of keys) expect(await get(key), key).to.equal(undefined)
-    expect(await client.exists(layout.popped(set), set)).to.equal(0)
+    expect(await own.client.exists(layout.popped(set), set)).to.equal(0)
   })
 
   it('finishes in gc an invalidation that failed midway', async () => {
@@ -183,14 +154,14 @@ describe('ClusterStore: one slot per script, on every master', function () {
     sinon.restore()
     await store.gc()
     expect(await get('Book:1')).to.equal(undefined)
-    expect(await client.exists(layout.popped(set))).to.equal(0)
+    expect(await own.client.exists(layout.popped(set))).to.equal(0)
   })
 
   it('refuses writes computed before a shard lost its slot guards (FLUSHALL on one master), then accepts new ones', async () => {
     const key = 'Book:lost'
     const seq = await seqNow()
     const slot = slotOf(entry(key).key)
-    const master = client.nodes('master').find(node => `${node.options.host}:${node.options.port}` === client.slots[slot][0])!
+    const master = own.client.nodes('master').find(node => `${node.options.host}:${node.options.port}` === own.client.slots[slot][0])!
     await master.flushall()
     expect(await store.write({ entry: entry(key), value: 'stale', ttlMs: 0, sets: [], seq })).to.equal(false)
     expect(await get(key)).to.equal(undefined)
@@ -242,7 +213,7 @@ describe('ClusterStore: one slot per script, on every master', function () {
 
   it('reads a hit with one command to one master', async () => {
     await put('Book:hit>owner')
-    const sent = sinon.spy(client, 'sendCommand')
+    const sent = sinon.spy(own.client, 'sendCommand')
     expect(await get('Book:hit>owner')).to.equal('v')
     expect(sent.callCount).to.equal(1)
     expect(sent.firstCall.args[0].name).to.equal('hget')
@@ -257,8 +228,8 @@ describe('ClusterStore: one slot per script, on every master', function () {
         seq,
       ),
     ).to.equal(9)
-    const masters = client.nodes('master').length
-    const spy = spyOnCommands(client)
+    const masters = own.client.nodes('master').length
+    const spy = spyOnCommands(own.client)
     try {
       expect((await store.readMany(keys)).values).to.deep.equal(keys)
     } finally {

@@ -2,8 +2,8 @@ import { expect } from 'chai'
 import calculateSlot from 'cluster-key-slot'
 import { Cluster, Redis } from 'ioredis'
 import { scanKeys, type ScanPage } from '../../src/store/key-scan'
-import { startRedisCluster, type RedisCluster } from '../../tools/redis-cluster'
 import { testRedisUrl } from '../support/fixtures'
+import { privateCluster } from '../support/private-cluster'
 
 const NAMES = Array.from({ length: 60 }, (_, i) => `scan-test:${i}`)
 
@@ -33,27 +33,16 @@ describe('scanKeys', function () {
   })
 
   describe('on a 3-master Redis Cluster', () => {
-    let cluster: RedisCluster
-    let client: Cluster
-
-    before(async () => {
-      cluster = await startRedisCluster()
-      client = new Cluster([...cluster.startupNodes])
-    })
-
-    after(async () => {
-      await client?.quit().catch(() => undefined)
-      await cluster?.stop()
-    })
+    const own = privateCluster()
 
     it('walks every master, where a keyless SCAN reaches one node only', async () => {
-      await Promise.all(NAMES.map(name => client.set(name, 'v')))
-      const masters = new Set(NAMES.map(name => client.slots[calculateSlot(name)][0]))
+      await Promise.all(NAMES.map(name => own.client.set(name, 'v')))
+      const masters = new Set(NAMES.map(name => own.client.slots[calculateSlot(name)][0]))
       expect(masters.size, 'the names are spread over the masters').to.equal(3)
-      const [, oneNode] = await client.scan('0', 'MATCH', 'scan-test:*', 'COUNT', 1000)
+      const [, oneNode] = await own.client.scan('0', 'MATCH', 'scan-test:*', 'COUNT', 1000)
       expect(oneNode.length).to.be.below(NAMES.length)
 
-      const scanned = await pages(client, 'scan-test:*')
+      const scanned = await pages(own.client, 'scan-test:*')
       expect(namesOf(scanned)).to.deep.equal([...NAMES].sort())
       const progress = scanned.map(({ done }) => done)
       expect(progress).to.deep.equal([...progress].sort((a, b) => a - b))
