@@ -219,7 +219,31 @@ describe('ClusterStore: one slot per script, on every master', function () {
     expect(sent.firstCall.args[0].name).to.equal('hget')
   })
 
-  it('reads plain entries of many slots with one pipeline per master (an MGET per slot), and the sequence', async () => {
+  it('reads the hits of one turn with one pipeline per master; the misses among them then read the sequence once', async () => {
+    const keys = Array.from({ length: 30 }, (_, i) => `Book:turn${i}>owner`)
+    for (const key of keys) await put(key)
+    const masters = own.client.nodes('master').length
+    expect(mastersOf(keys.map(key => entry(key).key)).size, 'the entries are spread over the masters').to.equal(masters)
+    const seq = await seqNow()
+    const spy = spyOnCommands(own.client)
+    let reads: Awaited<ReturnType<typeof store.read>>[]
+    try {
+      reads = await Promise.all([...keys, 'Book:never>owner'].map(key => store.read(entry(key))))
+    } finally {
+      spy.restore()
+    }
+    expect(reads.slice(0, -1).map(read => read.value)).to.deep.equal(keys.map(() => 'v'))
+    expect(reads.at(-1)).to.deep.equal({ value: undefined, stale: false, seq })
+    expect(spy.commands().filter(name => name === 'hget')).to.have.length(31)
+    expect(
+      spy.commands().filter(name => name === 'get'),
+      'the sequence, once',
+    ).to.have.length(1)
+    // One write to each master's socket for the entries, one more for the sequence.
+    expect(spy.writes()).to.equal(masters + 1)
+  })
+
+  it('reads plain entries of many slots with one pipeline per master (an MGET per slot), the sequence among them', async () => {
     const keys = spread(i => `${layout.prefix}row:${i}`, 9)
     const { seq } = await store.readMany([])
     expect(
@@ -235,7 +259,8 @@ describe('ClusterStore: one slot per script, on every master', function () {
     } finally {
       spy.restore()
     }
-    // One write to each master's socket for the rows, one more for the sequence.
-    expect(spy.writes()).to.be.at.most(masters + 1)
+    // One write to each master's socket, the sequence's GET in the pipeline of its master.
+    expect(spy.writes()).to.equal(masters)
+    expect(spy.commands().filter(name => name === 'mget')).to.have.length(9)
   })
 })

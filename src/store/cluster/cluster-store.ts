@@ -3,7 +3,7 @@ import type { Cluster } from 'ioredis'
 import type { EntryRef } from '../../keys'
 import { KeyLayout } from '../../keys'
 import { closeClient } from '../close-client'
-import { readAlone } from '../read-alone'
+import { ClusterReads } from './cluster-reads'
 import type { GcOptions, GcReport, InvalidateOptions, ManyRead, ManyWrite, ReadResult, Store, WriteRequest } from '../store'
 import type { ClusterContext } from './cluster-context'
 import { collectGarbage } from './cluster-gc'
@@ -35,6 +35,7 @@ export interface ClusterStoreOptions {
 export class ClusterStore implements Store {
   readonly layout: KeyLayout
   readonly #context: ClusterContext
+  readonly #reads: ClusterReads
   readonly #owned: boolean
 
   constructor(client: Cluster, layout: KeyLayout, { owned = false, replicaAckMs = DEFAULT_REPLICA_ACK_MS }: ClusterStoreOptions = {}) {
@@ -43,6 +44,7 @@ export class ClusterStore implements Store {
     const scripted = defineClusterScripts(client)
     const acks = new ReplicaAcks(scripted, replicaAckMs)
     this.#context = { client: scripted, layout: this.layout, acks, guards: new SlotGuards(scripted, this.layout, acks) }
+    this.#reads = new ClusterReads(this.#context)
     this.#owned = owned
     // Set up when the store opens, so that the first writes pass; failures are tried again by them.
     this.#context.guards.ready().catch(() => undefined)
@@ -57,9 +59,9 @@ export class ClusterStore implements Store {
     return this.#context.client
   }
 
-  /** A hit is one GET or HGET on one master; a miss also reads the sequence. */
+  /** A hit alone is one GET or HGET on one master; the reads of one turn go in one pipeline per master (ClusterReads). */
   read(entry: EntryRef): Promise<ReadResult> {
-    return readAlone(this.#context.client, this.layout, entry, this.#context.guards.ready())
+    return this.#reads.read(entry)
   }
 
   write(request: WriteRequest): Promise<boolean> {

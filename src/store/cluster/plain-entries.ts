@@ -5,29 +5,32 @@ import { perMaster } from './per-master'
 
 /** The instance cache's rows on a Cluster: one command or script per slot, the slots concurrently. */
 
-/** One MGET per slot, the slots of one master in one pipeline, and the sequence beside them: one round trip per master. */
+/** One MGET per slot, the slots of one master in one pipeline, the sequence in its master's: one round trip per master. */
 export async function readMany(context: ClusterContext, keys: readonly string[]): Promise<ManyRead> {
   const { client, layout, guards } = context
   await guards.ready()
   const values = new Array<string | undefined>(keys.length).fill(undefined)
+  let seq = 0
   const indexed = keys.map((key, index) => ({ key, index }))
-  const readFromMaster = async (groups: (typeof indexed)[]) => {
+  // `undefined` stands for the sequence: its GET goes in the pipeline of the master that holds it.
+  type Part = typeof indexed | undefined
+  const readFromMaster = async (parts: Part[]) => {
     const pipeline = client.pipeline()
-    for (const group of groups) pipeline.mget(...group.map(({ key }) => key))
+    for (const part of parts) {
+      if (part === undefined) pipeline.get(layout.seq)
+      else pipeline.mget(...part.map(({ key }) => key))
+    }
     const results = (await pipeline.exec()) ?? []
     results.forEach(([error, found], i) => {
       if (error) throw error
-      groups[i].forEach(({ index }, j) => (values[index] = (found as (string | null)[])[j] ?? undefined))
+      const part = parts[i]
+      if (part === undefined) seq = found == null ? 0 : Number(found)
+      else part.forEach(({ index }, j) => (values[index] = (found as (string | null)[])[j] ?? undefined))
     })
   }
-  const [seq] = await Promise.all([
-    client.get(layout.seq),
-    ...perMaster(
-      client,
-      groupBySlot(indexed, ({ key }) => key),
-    ).map(readFromMaster),
-  ])
-  return { values, seq: seq == null ? 0 : Number(seq) }
+  const parts: [number, Part][] = [...groupBySlot(indexed, ({ key }) => key), [slotOf(layout.seq), undefined]]
+  await Promise.all(perMaster(client, parts).map(readFromMaster))
+  return { values, seq }
 }
 
 /** Raises the sequence once, then per slot stamps the entries' guards and reads them in one script, durably. */
