@@ -48,17 +48,21 @@ export class InvalidationSubscriber {
   async subscribed(): Promise<number> {
     if (this.#subscribedAs !== undefined) return this.#subscribedAs
     const connection = this.#connection
-    const id = Number(await this.#client.client('ID'))
-    await this.#client.subscribe(INVALIDATION_CHANNEL)
-    if (connection !== this.#connection) {
-      // ioredis sent the SUBSCRIBE again on the next connection, whose id is another one: a redirect
-      // to the old id would never be heard. That connection leaves the channel, since a RESP2
-      // subscriber may not ask for its id, and the caller starts over.
-      await this.#client.unsubscribe(INVALIDATION_CHANNEL)
-      throw new Error('the invalidation subscriber reconnected while subscribing')
+    try {
+      const id = Number(await this.#client.client('ID'))
+      await this.#client.subscribe(INVALIDATION_CHANNEL)
+      // ioredis sends a command again on the next connection when its own closed first: that one
+      // has another id, and a redirect to the old one would never be heard.
+      if (connection !== this.#connection) throw new Error('the invalidation subscriber reconnected while subscribing')
+      this.#subscribedAs = id
+      return id
+    } catch (error) {
+      // A SUBSCRIBE that timed out, or that was sent again on a new connection, may have left the
+      // connection subscribed under an id this subscriber does not know, and a RESP2 subscriber
+      // may not ask for it: the next try starts on a new connection.
+      if (this.#client.status === 'ready') this.#client.disconnect(true)
+      throw error
     }
-    this.#subscribedAs = id
-    return id
   }
 
   /**

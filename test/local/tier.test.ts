@@ -132,6 +132,30 @@ describe('in-process tier: coherence through client tracking', function () {
     await until(async () => (await kept()) === undefined, 'an invalidation heard through the redirect')
   })
 
+  it('serves again when its SUBSCRIBE timed out after Redis ran it: the connection is subscribed under an unknown id', async () => {
+    proxy = await startTcpProxy({ host: '127.0.0.1', port: redis.server.port })
+    const opened = await openTier(redis.server.url, proxy.url)
+    tier = opened.tier
+    const subscribe = opened.subscriber.subscribe.bind(opened.subscriber) as (...channels: (string | Buffer)[]) => Promise<unknown>
+    sinon
+      .stub(opened.subscriber, 'subscribe')
+      .onFirstCall()
+      .callsFake(async (...channels: (string | Buffer)[]) => {
+        // Redis subscribed the connection; its reply came after the command timeout.
+        await subscribe(...channels)
+        throw new Error('Command timed out')
+      })
+      .callThrough()
+    proxy.cut('reset')
+    proxy.heal()
+    await until(() => !tier!.serving, 'the tier to stop serving')
+    await until(() => tier!.serving, 'the tier to serve again', 3000)
+    await redis.direct.hset(book.key, book.field!, sealed('ann'))
+    expect(await tier.readEntry(book, undefined)).to.equal('"ann"')
+    await redis.direct.hset(book.key, book.field!, sealed('bob'))
+    await until(async () => (await kept()) === undefined, 'an invalidation heard through the redirect')
+  })
+
   it('notices a silent break of the channel by its heartbeat, flushes and bypasses', async () => {
     proxy = await startTcpProxy({ host: '127.0.0.1', port: redis.server.port })
     ;({ tier } = await openTier(redis.server.url, proxy.url, { heartbeatMs: 100 }))
