@@ -106,45 +106,21 @@ describe('in-process tier: coherence through client tracking', function () {
     })
   }
 
-  it('serves again when the subscriber reconnects while it subscribes: the redirect goes to the new client id', async () => {
-    proxy = await startTcpProxy({ host: '127.0.0.1', port: redis.server.port })
-    const opened = await openTier(redis.server.url, proxy.url)
-    tier = opened.tier
-    // The next SUBSCRIBE leaves on a connection that is being reset: ioredis sends it again on the
-    // next one, whose client id is not the one the tier asked for just before.
-    const subscribe = opened.subscriber.subscribe.bind(opened.subscriber) as (...channels: (string | Buffer)[]) => Promise<unknown>
-    sinon
-      .stub(opened.subscriber, 'subscribe')
-      .onFirstCall()
-      .callsFake((...channels: (string | Buffer)[]) => {
-        proxy!.cut('reset')
-        proxy!.heal()
-        return subscribe(...channels)
-      })
-      .callThrough()
-    proxy.cut('reset')
-    proxy.heal()
-    await until(() => !tier!.serving, 'the tier to stop serving')
-    await until(() => tier!.serving, 'the tier to serve again', 3000)
-    await redis.direct.hset(book.key, book.field!, sealed('ann'))
-    expect(await tier.readEntry(book, undefined)).to.equal('"ann"')
-    await redis.direct.hset(book.key, book.field!, sealed('bob'))
-    await until(async () => (await kept()) === undefined, 'an invalidation heard through the redirect')
-  })
+  type Subscribe = (...channels: (string | Buffer)[]) => Promise<unknown>
 
-  it('serves again when its SUBSCRIBE timed out after Redis ran it: the connection is subscribed under an unknown id', async () => {
+  /**
+   * Opens a tier whose subscriber is behind the proxy, has its next SUBSCRIBE go as `first` says,
+   * cuts the subscriber's link, and checks that the tier serves again, coherently.
+   */
+  async function resubscribesThrough(first: (subscribe: Subscribe, ...channels: (string | Buffer)[]) => Promise<unknown>) {
     proxy = await startTcpProxy({ host: '127.0.0.1', port: redis.server.port })
     const opened = await openTier(redis.server.url, proxy.url)
     tier = opened.tier
-    const subscribe = opened.subscriber.subscribe.bind(opened.subscriber) as (...channels: (string | Buffer)[]) => Promise<unknown>
+    const subscribe = opened.subscriber.subscribe.bind(opened.subscriber) as Subscribe
     sinon
       .stub(opened.subscriber, 'subscribe')
       .onFirstCall()
-      .callsFake(async (...channels: (string | Buffer)[]) => {
-        // Redis subscribed the connection; its reply came after the command timeout.
-        await subscribe(...channels)
-        throw new Error('Command timed out')
-      })
+      .callsFake((...channels: (string | Buffer)[]) => first(subscribe, ...channels))
       .callThrough()
     proxy.cut('reset')
     proxy.heal()
@@ -154,7 +130,23 @@ describe('in-process tier: coherence through client tracking', function () {
     expect(await tier.readEntry(book, undefined)).to.equal('"ann"')
     await redis.direct.hset(book.key, book.field!, sealed('bob'))
     await until(async () => (await kept()) === undefined, 'an invalidation heard through the redirect')
-  })
+  }
+
+  it('serves again when the subscriber reconnects while it subscribes: the redirect goes to the new client id', () =>
+    resubscribesThrough((subscribe, ...channels) => {
+      // The SUBSCRIBE leaves on a connection that is being reset: ioredis sends it again on the
+      // next one, whose client id is not the one the tier asked for just before.
+      proxy!.cut('reset')
+      proxy!.heal()
+      return subscribe(...channels)
+    }))
+
+  it('serves again when its SUBSCRIBE timed out after Redis ran it: the connection is subscribed under an unknown id', () =>
+    resubscribesThrough(async (subscribe, ...channels) => {
+      // Redis subscribed the connection; its reply came after the command timeout.
+      await subscribe(...channels)
+      throw new Error('Command timed out')
+    }))
 
   it('notices a silent break of the channel by its heartbeat, flushes and bypasses', async () => {
     proxy = await startTcpProxy({ host: '127.0.0.1', port: redis.server.port })
