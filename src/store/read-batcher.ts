@@ -1,17 +1,12 @@
 import { Command, type Redis } from 'ioredis'
 import type { EntryRef } from '../keys'
+import { ReadsOfOneTurn, type WaitingRead as Waiting } from './reads-of-one-turn'
 
 /**
  * Makes what a read resolves to from what Redis returned: the stored string (null when absent) and
  * the invalidation sequence read with it. Applied here, so that a read costs no promise of its own for it.
  */
 export type Answer<T> = (stored: string | null, seq: number) => T
-
-interface Waiting<T> {
-  readonly entry: EntryRef
-  readonly resolve: (read: T) => void
-  readonly reject: (error: unknown) => void
-}
 
 /** The reads of one batch that one command answers: a GET, an HGET, or an HMGET of several fields of one hash. */
 interface Group<T> {
@@ -34,7 +29,7 @@ interface Group<T> {
  * at the next setImmediate: a corked write of plain commands costs less and leaves at once.
  */
 export class ReadBatcher<T> {
-  #waiting: Waiting<T>[] = []
+  readonly #turn = new ReadsOfOneTurn<T>(batch => this.#flush(batch))
 
   constructor(
     private readonly client: Redis,
@@ -43,15 +38,10 @@ export class ReadBatcher<T> {
   ) {}
 
   read(entry: EntryRef): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      if (this.#waiting.length === 0) process.nextTick(() => this.#flush())
-      this.#waiting.push({ entry, resolve, reject })
-    })
+    return this.#turn.read(entry)
   }
 
-  #flush(): void {
-    const batch = this.#waiting
-    this.#waiting = []
+  #flush(batch: Waiting<T>[]): void {
     const groups = groupByCommand(batch)
     const values: unknown[] = new Array(groups.length)
     const failed: unknown[] = new Array(groups.length)

@@ -2,15 +2,12 @@ import type { EntryRef } from '../../keys'
 import { slotOf } from '../../slots'
 import { open, type Opened } from '../envelope'
 import { readAlone } from '../read-alone'
+import { ReadsOfOneTurn, type WaitingRead } from '../reads-of-one-turn'
 import type { ReadResult } from '../store'
 import type { ClusterContext } from './cluster-context'
 import { perMaster } from './per-master'
 
-interface Waiting {
-  readonly entry: EntryRef
-  readonly resolve: (result: ReadResult) => void
-  readonly reject: (error: unknown) => void
-}
+type Waiting = WaitingRead<ReadResult>
 
 /** A read that found no fresh value: it is answered with the sequence. */
 interface Unfresh {
@@ -26,20 +23,15 @@ interface Unfresh {
  * pipeline that fails (its master down, its slots moving) fails its own reads only.
  */
 export class ClusterReads {
-  #waiting: Waiting[] = []
+  readonly #turn = new ReadsOfOneTurn<ReadResult>(batch => this.#flush(batch))
 
   constructor(private readonly context: ClusterContext) {}
 
   read(entry: EntryRef): Promise<ReadResult> {
-    return new Promise<ReadResult>((resolve, reject) => {
-      if (this.#waiting.length === 0) process.nextTick(() => this.#flush())
-      this.#waiting.push({ entry, resolve, reject })
-    })
+    return this.#turn.read(entry)
   }
 
-  #flush(): void {
-    const batch = this.#waiting
-    this.#waiting = []
+  #flush(batch: Waiting[]): void {
     const { client, layout, guards } = this.context
     if (batch.length === 1) {
       const [only] = batch
