@@ -7,7 +7,7 @@ import { flushMasters, privateCluster } from '../support/private-cluster'
 import { CachemeError } from '../../src/errors'
 import { KeyLayout } from '../../src/keys'
 import { ClusterStore } from '../../src/store/cluster/cluster-store'
-import { ReplicaAcks } from '../../src/store/cluster/replica-acks'
+import { ReplicaAcks, type StepCall } from '../../src/store/cluster/replica-acks'
 import { slotOf, slotTag } from '../../src/slots'
 import { storeConformance } from './conformance'
 
@@ -62,9 +62,9 @@ describe('ClusterStore: one slot per script, on every master', function () {
   }
   /** Every step that runs `script` fails, as if the connection dropped before its reply. */
   const failSteps = (script: string) => {
-    const run = ReplicaAcks.prototype.run
-    sinon.stub(ReplicaAcks.prototype, 'run').callsFake(function (this: ReplicaAcks, key: string, command: string, args: (string | number)[]) {
-      return command === script ? Promise.reject(new Error('connection lost')) : run.call(this, key, command, args)
+    const runAll = ReplicaAcks.prototype.runAll
+    sinon.stub(ReplicaAcks.prototype, 'runAll').callsFake(function (this: ReplicaAcks, calls: readonly StepCall[]) {
+      return calls.some(({ command }) => command === script) ? Promise.reject(new Error('connection lost')) : runAll.call(this, calls)
     })
   }
   const failure = (promise: Promise<unknown>) =>
@@ -262,5 +262,24 @@ describe('ClusterStore: one slot per script, on every master', function () {
     // One write to each master's socket, the sequence's GET in the pipeline of its master.
     expect(spy.writes()).to.equal(masters)
     expect(spy.commands().filter(name => name === 'mget')).to.have.length(9)
+  })
+  it('sends each invalidation step as one pipeline per master, however many slots it spans', async () => {
+    const [set] = spread(i => layout.invalidSet(`Shelf:${i}`), 1)
+    const keys = spread(i => `Book:${i}>shelf`, 30)
+    for (const key of keys) await put(key, [set])
+    const masters = own.client.nodes('master').length
+    expect(mastersOf(keys.map(key => entry(key).key)).size, 'the entries are spread over the masters').to.equal(masters)
+    const spy = spyOnCommands(own.client)
+    try {
+      expect(await store.invalidateSets([set])).to.equal(30)
+    } finally {
+      spy.restore()
+    }
+    for (const key of keys) expect(await get(key), key).to.equal(undefined)
+    const count = (name: string) => spy.commands().filter(command => command.toLowerCase() === name).length
+    // 30 scripts, one per slot, in one pipeline per master, each pipeline ending with one ROLE (no
+    // replicas here); a pipeline per script would end each with its own ROLE.
+    expect(count('evalsha') + count('eval')).to.be.at.least(2 + 30)
+    expect(count('role'), spy.commands().join(' ')).to.equal(masters + 2) // the entries' step, and the set's two pops
   })
 })

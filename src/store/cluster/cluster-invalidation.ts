@@ -15,7 +15,7 @@ const PART = 1024
  * sets and their popped sets are empty, 2. per slot of the sets, stamp their guards and move
  * members into their popped sets, 3. per slot of the entries, stamp each entry's guard and
  * invalidate it, 4. per set, remove from its popped set exactly the members step 3 invalidated.
- * The slots of a step are sent concurrently. Members stay listed until their entries are
+ * Each step is one pipeline per master, the masters concurrently. Members stay listed until their entries are
  * invalidated: an attempt that fails midway leaves them for the next one.
  */
 export async function invalidateSets(context: ClusterContext, sets: readonly string[], { grace = true, onProgress }: InvalidateOptions = {}): Promise<number> {
@@ -63,15 +63,16 @@ export async function deleteEntries(context: ClusterContext, entries: readonly E
 async function popStep(context: ClusterContext, sets: readonly string[], seq: number): Promise<Map<string, string[] | undefined>> {
   const { layout, acks } = context
   const result = new Map<string, string[] | undefined>()
-  const calls = [...groupBySlot(sets, set => set).values()].flatMap(group => chunks(group, SETS_PER_STEP))
-  await Promise.all(
-    calls.map(async part => {
-      const keys = part.flatMap(set => [set, layout.guard(set), layout.popped(set)])
-      const answers = await acks.run<[number, ...string[]][]>(keys[0], 'cachemeClusterPop', [keys.length, ...keys, seq, GUARD_TTL_MS, MEMBERS_PER_STEP])
-      part.forEach((set, i) => {
-        const [share, ...members] = answers[i]
-        result.set(set, Number(share) === 1 ? members : undefined)
-      })
+  const parts = [...groupBySlot(sets, set => set).values()].flatMap(group => chunks(group, SETS_PER_STEP))
+  const calls = parts.map(part => {
+    const keys = part.flatMap(set => [set, layout.guard(set), layout.popped(set)])
+    return { key: keys[0], command: 'cachemeClusterPop', args: [keys.length, ...keys, seq, GUARD_TTL_MS, MEMBERS_PER_STEP] }
+  })
+  const answers = await acks.runAll<[number, ...string[]][]>(calls)
+  parts.forEach((part, p) =>
+    part.forEach((set, i) => {
+      const [share, ...members] = answers[p][i]
+      result.set(set, Number(share) === 1 ? members : undefined)
     }),
   )
   return result
@@ -81,13 +82,17 @@ async function popStep(context: ClusterContext, sets: readonly string[], seq: nu
 async function invalidateEntries(context: ClusterContext, entries: readonly EntryRef[], seq: number, grace: boolean): Promise<number> {
   const { layout, acks } = context
   const now = Date.now()
-  const calls = [...groupBySlot(entries, entry => entry.key).values()].flatMap(group => chunks(group, ENTRIES_PER_STEP))
-  const counts = await Promise.all(
-    calls.map(part => {
+  const calls = [...groupBySlot(entries, entry => entry.key).values()].flatMap(group =>
+    chunks(group, ENTRIES_PER_STEP).map(part => {
       const keys = part.flatMap(entry => [entry.key, layout.entryGuard(entry)])
-      return acks.run<number>(keys[0], 'cachemeClusterInvalidateEntries', [keys.length, ...keys, seq, GUARD_TTL_MS, now, grace ? 1 : 0, ...part.map(entry => entry.field ?? '')])
+      return {
+        key: keys[0],
+        command: 'cachemeClusterInvalidateEntries',
+        args: [keys.length, ...keys, seq, GUARD_TTL_MS, now, grace ? 1 : 0, ...part.map(entry => entry.field ?? '')],
+      }
     }),
   )
+  const counts = await acks.runAll<number>(calls)
   return counts.reduce((sum, count) => sum + Number(count), 0)
 }
 

@@ -16,21 +16,12 @@ export async function writeEntry(context: ClusterContext, { entry, value, ttlMs,
   await guards.ready()
   const now = Date.now()
   const ttl = lifetime(ttlMs, graceMs)
-  const registered = await Promise.all(
-    [...groupBySlot(sets, set => set).values()].map(async group => {
-      const keys = group.flatMap(set => [set, layout.guard(set)])
-      const [passed, ...samples] = await context.acks.run<[number, ...string[][]]>(keys[0], 'cachemeClusterRegister', [
-        keys.length,
-        ...keys,
-        seq,
-        entry.full,
-        ttl,
-        LAZY_PRUNE_SAMPLE,
-        LAZY_PRUNE_MIN_SIZE,
-      ])
-      return { passed: Number(passed) === 1, group, samples }
-    }),
-  )
+  const groups = [...groupBySlot(sets, set => set).values()]
+  const calls = groups.map(group => {
+    const keys = group.flatMap(set => [set, layout.guard(set)])
+    return { key: keys[0], command: 'cachemeClusterRegister', args: [keys.length, ...keys, seq, entry.full, ttl, LAZY_PRUNE_SAMPLE, LAZY_PRUNE_MIN_SIZE] }
+  })
+  const registered = (await context.acks.runAll<[number, ...string[][]]>(calls)).map(([passed, ...samples], i) => ({ passed: Number(passed) === 1, group: groups[i], samples }))
   if (!registered.every(({ passed }) => passed)) return false
   const slot = slotOf(entry.key)
   const [stored] = await Promise.all([

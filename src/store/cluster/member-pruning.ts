@@ -39,22 +39,23 @@ export async function pruneMembers(context: ClusterContext, set: string, members
 }
 
 /**
- * Whether each member's entry is live, one script per slot of the entries (concurrently). With a
+ * Whether each member's entry is live, one script per slot of the entries (one pipeline per master when durable). With a
  * sequence (pruning), the guards of the dead ones are stamped with it.
  */
 export async function liveness(context: ClusterContext, members: readonly string[], seq: number): Promise<boolean[]> {
   const { client, layout, acks } = context
   const live = new Array<boolean>(members.length).fill(false)
   const indexed = members.map((member, index) => ({ entry: layout.entryOfMember(member), index }))
-  const calls = [...groupBySlot(indexed, ({ entry }) => entry.key).values()].flatMap(group => chunks(group, ENTRIES_PER_CHECK))
-  await Promise.all(
-    calls.map(async part => {
-      const keys = part.flatMap(({ entry }) => [entry.key, layout.entryGuard(entry)])
-      const args = [keys.length, ...keys, seq, GUARD_TTL_MS, Date.now(), ...part.map(({ entry }) => entry.field ?? '')]
-      // Stamps (pruning) are kept durably, as invalidation steps are; a look alone is not.
-      const flags = seq > 0 ? await acks.run<number[]>(keys[0], 'cachemeClusterCheckEntries', args) : await client.cachemeClusterCheckEntries(keys.length, ...args.slice(1))
-      part.forEach(({ index }, i) => (live[index] = Number(flags[i]) === 1))
-    }),
-  )
+  const parts = [...groupBySlot(indexed, ({ entry }) => entry.key).values()].flatMap(group => chunks(group, ENTRIES_PER_CHECK))
+  const calls = parts.map(part => {
+    const keys = part.flatMap(({ entry }) => [entry.key, layout.entryGuard(entry)])
+    return { key: keys[0], command: 'cachemeClusterCheckEntries', args: [keys.length, ...keys, seq, GUARD_TTL_MS, Date.now(), ...part.map(({ entry }) => entry.field ?? '')] }
+  })
+  // Stamps (pruning) are kept durably, as invalidation steps are; a look alone is not.
+  const flags =
+    seq > 0
+      ? await acks.runAll<number[]>(calls)
+      : await Promise.all(calls.map(({ args: [numberOfKeys, ...rest] }) => client.cachemeClusterCheckEntries(Number(numberOfKeys), ...rest)))
+  parts.forEach((part, p) => part.forEach(({ index }, i) => (live[index] = Number(flags[p][i]) === 1)))
   return live
 }

@@ -24,7 +24,7 @@ export async function deleteMatching(context: ClusterContext, pattern: string, {
     if (field !== undefined) {
       for (const hash of entries) deleted += await deleteMatchingFields(client, hash, field, onProgress, hdel)
     } else {
-      const counts = await Promise.all([...groupBySlot(entries, name => name).values()].map(group => acks.run<number>(group[0], 'unlink', group)))
+      const counts = await acks.runAll<number>([...groupBySlot(entries, name => name).values()].map(group => ({ key: group[0], command: 'unlink', args: group })))
       deleted += counts.reduce((sum, count) => sum + Number(count), 0)
     }
     onProgress?.()

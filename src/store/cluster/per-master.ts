@@ -6,7 +6,7 @@ import type { Cluster } from 'ioredis'
  * ioredis Cluster pipeline may span slots as long as one node serves them all; a slot whose
  * master is not known yet gets a pipeline of its own.
  */
-export function perMaster<T>(client: Cluster, groups: Iterable<[slot: number, group: T]>): T[][] {
+export function perMaster<T>(client: Cluster, groups: Iterable<readonly [slot: number, group: T]>): T[][] {
   const byMaster = new Map<string, T[]>()
   for (const [slot, group] of groups) {
     const master = client.slots[slot]?.[0] ?? `slot ${slot}`

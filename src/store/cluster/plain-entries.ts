@@ -33,19 +33,19 @@ export async function readMany(context: ClusterContext, keys: readonly string[])
   return { values, seq }
 }
 
-/** Raises the sequence once, then per slot stamps the entries' guards and reads them in one script, durably. */
+/** Raises the sequence once, then per slot stamps the entries' guards and reads them in one script, durably: one round trip per master. */
 export async function claimMany(context: ClusterContext, keys: readonly string[]): Promise<ManyRead> {
   const { layout, acks, guards } = context
   const seq = await guards.raise()
   const values = new Array<string | undefined>(keys.length).fill(undefined)
   const indexed = keys.map((key, index) => ({ key, index }))
-  await Promise.all(
-    [...groupBySlot(indexed, ({ key }) => key).values()].map(async group => {
-      const names = group.flatMap(({ key }) => [key, layout.guard(key)])
-      const found = await acks.run<(string | null)[]>(names[0], 'cachemeClusterClaim', [names.length, ...names, seq, GUARD_TTL_MS])
-      group.forEach(({ index }, i) => (values[index] = found[i] ?? undefined))
-    }),
-  )
+  const groups = [...groupBySlot(indexed, ({ key }) => key).values()]
+  const calls = groups.map(group => {
+    const names = group.flatMap(({ key }) => [key, layout.guard(key)])
+    return { key: names[0], command: 'cachemeClusterClaim', args: [names.length, ...names, seq, GUARD_TTL_MS] }
+  })
+  const found = await acks.runAll<(string | null)[]>(calls)
+  groups.forEach((group, g) => group.forEach(({ index }, i) => (values[index] = found[g][i] ?? undefined)))
   return { values, seq }
 }
 

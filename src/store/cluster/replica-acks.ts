@@ -1,6 +1,14 @@
 import { CachemeError } from '../../errors'
 import type { ScriptedCluster } from './cluster-scripts'
 import { slotOf } from '../../slots'
+import { perMaster } from './per-master'
+
+/** One command or script call of a step, run on the master of `key`'s slot. */
+export interface StepCall {
+  readonly key: string
+  readonly command: string
+  readonly args: readonly (string | number)[]
+}
 
 /**
  * Failover durability. Replication is asynchronous: a master that dies can take its last writes
@@ -21,27 +29,50 @@ export class ReplicaAcks {
     return (this.client.slots[slot]?.length ?? 0) > 1
   }
 
-  /**
-   * Runs `command` (a command or script name) on the master of `key`'s slot, durably when it has
-   * replicas. The client's map can be older than the shard (a replica attached since the last
-   * refresh): a master it shows without replicas is asked `ROLE` in the same round trip, and if it
-   * has some, the step waits for one of them all the same.
-   */
+  /** Runs one step: `runAll` with one call. */
   async run<T>(key: string, command: string, args: (string | number)[]): Promise<T> {
-    const slot = slotOf(key)
+    const [result] = await this.runAll<T>([{ key, command, args }])
+    return result
+  }
+
+  /**
+   * Runs each call (a command or script name, on the master of its key's slot), durably where that
+   * master has replicas: the calls for one master go in one pipeline ending with one `WAIT 1`, so a
+   * step costs one round trip per master however many slots it spans. The client's map can be older
+   * than the shard (a replica attached since the last refresh): a master it shows without replicas
+   * is asked `ROLE` in the same round trip, and if it has some, the step waits for one of them all
+   * the same. Resolves to the results in the order of the calls; rejects with the first error.
+   */
+  async runAll<T>(calls: readonly StepCall[]): Promise<T[]> {
+    const results = new Array<T>(calls.length)
+    const indexed = calls.map((call, index) => [slotOf(call.key), { call, index }] as const)
+    await Promise.all(
+      perMaster(this.client, indexed).map(async group => {
+        const answers = await this.#onOneMaster<T>(group.map(({ call }) => call))
+        group.forEach(({ index }, i) => (results[index] = answers[i]))
+      }),
+    )
+    return results
+  }
+
+  /** Calls whose slots one master serves (as the client's map says), then WAIT or ROLE, in one pipeline. */
+  async #onOneMaster<T>(calls: readonly StepCall[]): Promise<T[]> {
+    const slot = slotOf(calls[0].key)
     const known = this.replicated(slot)
     const pipeline = this.client.pipeline() as unknown as Record<string, (...args: (string | number)[]) => unknown> & { exec(): Promise<[Error | null, unknown][] | null> }
-    pipeline[command](...args)
+    for (const { command, args } of calls) pipeline[command](...args)
     if (known) pipeline.call('WAIT', 1, this.timeoutMs)
     else pipeline.call('ROLE')
-    const [[error, result], [secondError, second]] = (await pipeline.exec()) as [[Error | null, T], [Error | null, unknown]]
-    if (error || secondError) throw error ?? secondError
+    const replies = ((await pipeline.exec()) ?? []) as [Error | null, unknown][]
+    const failed = replies.find(([error]) => error)
+    if (failed || replies.length !== calls.length + 1) throw failed?.[0] ?? new CachemeError('STORE_FAILED', 'a pipeline of invalidation steps got no reply')
+    const second = replies[calls.length][1]
     if (known) this.#check(Number(second), slot)
     else if (replicasIn(second) > 0) {
       this.client.refreshSlotsCache()
       this.#check(Number(await this.#masterOf(slot).call('WAIT', 1, this.timeoutMs)), slot)
     }
-    return result as T
+    return replies.slice(0, calls.length).map(([, result]) => result as T)
   }
 
   /**
