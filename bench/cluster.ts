@@ -258,7 +258,7 @@ async function listSection(deployments: Deployment[], masters: number): Promise<
   ]
   return {
     title: `Redis Cluster: list of ${LIST_SIZE} instances (getInstances), warm`,
-    description: `The instance cache reads ${LIST_SIZE} cached instances in one \`getInstances\` call: one MGET on standalone Redis, one MGET per slot sent concurrently on the Cluster. Time per list.`,
+    description: `The instance cache reads ${LIST_SIZE} cached instances in one \`getInstances\` call: one MGET on standalone Redis, one MGET per slot on the Cluster, the slots of one master in one pipeline. Time per list.`,
     reference: contenders[0].name,
     results: results.map(r => {
       const count = counted[r.name]

@@ -9,7 +9,7 @@ import { runtime } from '../../src/config'
 import { metrics } from '../../src/metrics'
 import { compareWithFresh } from './comparison'
 import { tortureIds } from './dataset'
-import { PROBE_INVALID_KEY, probeTruthKey, type LocalReaderCommand, type LocalReaderReport, type LocalReaderTask } from './local-reader-protocol'
+import { PROBE_INVALID_KEY, REARM_WAIT_MS, probeTruthKey, type LocalReaderCommand, type LocalReaderReport, type LocalReaderTask } from './local-reader-protocol'
 import { switchOff } from './mechanisms'
 import { openTortureSchema } from './models'
 import { Random } from './random'
@@ -20,8 +20,7 @@ const WATCH_MS = 2000
 const YIELD_EVERY = 16
 /** Calls of the probe before it must have come from the tier. */
 const HOLD_CALLS = 10
-/** How long the end of a round waits for a bypassed tier to serve again, and how long reads then go on through it. */
-const REARM_WAIT_MS = 30_000
+/** How long reads go on through a tier that served again at a round end. */
 const READ_THROUGH_TIER_MS = 250
 
 const task = JSON.parse(process.argv[2]!) as LocalReaderTask

@@ -1,5 +1,8 @@
 import type { Mechanism } from './mechanisms'
 
+/** How long the end of a round waits for a tier that a fault bypassed to serve again: a tier that takes this long is stuck. */
+export const REARM_WAIT_MS = 30_000
+
 /** What a reader process with the in-process tier (test/torture/local-reader-process.ts) is started with. */
 export interface LocalReaderTask {
   readonly databaseUrl: string

@@ -6,6 +6,7 @@ import { testDatabases } from '../support/fixtures'
 import { formatRuns, type Run } from './figures'
 import { MECHANISMS } from './mechanisms'
 import { runWorkload } from './workload'
+import { REARM_WAIT_MS } from './local-reader-protocol'
 import { modeOf, type WorkloadOptions } from './workload-options'
 
 /** A few seconds of each mode `npm run torture` runs for longer. */
@@ -51,6 +52,7 @@ describe('consistency under concurrent reads, writes, killed writers and Redis f
     const local = figures.local!
     expect(local.errors, 'decorated calls that threw in the reader processes').to.equal(0)
     expect(local.localHits, 'calls served from the tier').to.be.greaterThan(0)
+    expect(local.longestRearmMs, 'the longest wait for a bypassed tier to serve again at a round end (ms)').to.be.below(REARM_WAIT_MS)
     expect(local.checked).to.be.greaterThan(0)
     expect(local.delaysUs.length, 'propagation delays timed').to.be.greaterThan(0)
     expect(local.neverStopped, 'probes a reader kept serving after their invalidation').to.equal(0)
