@@ -1,6 +1,6 @@
 import type { EntryRef } from '../keys'
 import type { GcOptions, GcReport, InvalidateOptions, ManyRead, ManyWrite, ReadOptions, ReadResult, Store, WriteRequest } from '../store/store'
-import type { LocalTier } from './local-tier'
+import type { Tier } from './tier'
 
 /**
  * A store with the in-process tier in front of its reads. A kept value is served without Redis
@@ -11,11 +11,11 @@ import type { LocalTier } from './local-tier'
  */
 export class LocalTierStore implements Store {
   readonly #inner: Store
-  readonly #tier: LocalTier
+  readonly #tier: Tier
   readonly #pendingInvalidations: () => number
 
   /** `pendingInvalidations`: how many invalidations of this process the store behind has not delivered yet. */
-  constructor(inner: Store, tier: LocalTier, pendingInvalidations: () => number) {
+  constructor(inner: Store, tier: Tier, pendingInvalidations: () => number) {
     this.#inner = inner
     this.#tier = tier
     this.#pendingInvalidations = pendingInvalidations
@@ -25,7 +25,7 @@ export class LocalTierStore implements Store {
     return this.#inner.layout
   }
 
-  get tier(): LocalTier {
+  get tier(): Tier {
     return this.#tier
   }
 
@@ -56,7 +56,8 @@ export class LocalTierStore implements Store {
 
   async readMany(keys: readonly string[], options?: ReadOptions): Promise<ManyRead> {
     const policy = options?.local
-    if (policy === false || !this.#serving()) return this.#inner.readMany(keys)
+    // No keys: a read of the sequence alone, which only the store behind knows.
+    if (policy === false || keys.length === 0 || !this.#serving()) return this.#inner.readMany(keys)
     const values = keys.map(key => this.#tier.plain(key))
     const missing = keys.filter((_, i) => values[i] === undefined)
     // A lower sequence only makes a write more cautious; with every value kept nothing is written.

@@ -7,6 +7,7 @@ import { InvalidationSubscriber } from './invalidation-subscriber'
 import { LocalEntries } from './local-entries'
 import type { LocalPolicy, LocalSettings } from './local-options'
 import { PendingReads } from './pending-reads'
+import type { Tier } from './tier'
 import { TrackingConnection } from './tracking-connection'
 
 /** The two connections the tier owns: reads are tracked on `data` and redirected to `subscriber` (RESP2, no auto-resubscribe). */
@@ -29,7 +30,7 @@ const PLAIN = '>'
  * flush empties it, and it is bypassed until tracking is armed again. Values enter it only from
  * reads of the tracked connection, so Redis knows of every key it holds.
  */
-export class LocalTier {
+export class LocalTier implements Tier {
   readonly #settings: LocalSettings
   readonly #hooks: TierHooks
   readonly #entries: LocalEntries

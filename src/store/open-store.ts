@@ -4,7 +4,7 @@ import type { KeyLayout } from '../keys'
 import type { LocalSettings } from '../local/local-options'
 import { LocalTierStore } from '../local/local-store'
 import type { TierHooks } from '../local/local-tier'
-import { openLocalTier } from '../local/open-tier'
+import { openTier } from '../local/open-tier'
 import type { OptionChecks } from '../option-checks'
 import { checkEvictionPolicy } from './eviction-policy'
 import { FailOpenStore, type FailOpenOptions } from './fail-open-store'
@@ -37,11 +37,9 @@ export function openStore(options: StoreChoice, layout: KeyLayout, checks: Optio
     return { store: new MemoryStore(layout) }
   }
   if (redis === undefined) checks.fail("store 'redis' needs the redis option")
-  // Client tracking is per node, and a subscriber on one node cannot hear of another's keys.
-  if (local && isCluster(redis)) checks.fail('local needs a standalone Redis: client tracking is per node, so an in-process tier cannot be kept coherent on a Cluster')
   const remote = (client: Redis | Cluster, owned: boolean) => {
     const onState: TierHooks['onState'] = (state, reason) => cachemeEvents.emit('local', state, reason)
-    const tier = local && openLocalTier(client as Redis, layout, local, failOpen.timeoutMs, { onState })
+    const tier = local && openTier(client, layout, local, failOpen.timeoutMs, { onState })
     // Redis skipped: what the tier holds was vouched for by a server that may have changed since.
     const onCircuit: FailOpenOptions['onCircuit'] = state => {
       if (state === 'open' && tier) tier.clear()
