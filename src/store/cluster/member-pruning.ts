@@ -39,8 +39,8 @@ export async function pruneMembers(context: ClusterContext, set: string, members
 }
 
 /**
- * Whether each member's entry is live, one script per slot of the entries (one pipeline per master when durable). With a
- * sequence (pruning), the guards of the dead ones are stamped with it.
+ * Whether each member's entry is live, one script per slot of the entries (one pipeline per
+ * master when durable). With a sequence (pruning), the guards of the dead ones are stamped with it.
  */
 export async function liveness(context: ClusterContext, members: readonly string[], seq: number): Promise<boolean[]> {
   const { client, layout, acks } = context

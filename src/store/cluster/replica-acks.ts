@@ -65,7 +65,7 @@ export class ReplicaAcks {
     else pipeline.call('ROLE')
     const replies = ((await pipeline.exec()) ?? []) as [Error | null, unknown][]
     const failed = replies.find(([error]) => error)
-    if (failed || replies.length !== calls.length + 1) throw failed?.[0] ?? new CachemeError('STORE_FAILED', 'a pipeline of invalidation steps got no reply')
+    if (failed || replies.length !== calls.length + 1) throw failed?.[0] ?? new CachemeError('STORE_FAILED', 'a pipeline of steps got fewer replies than it sent commands')
     const second = replies[calls.length][1]
     if (known) this.#check(Number(second), slot)
     else if (replicasIn(second) > 0) {
