@@ -129,9 +129,21 @@ export class ClusterTier implements Tier {
         this.#complete = false
         continue
       }
-      this.#tiers.set(address, this.#open(node, slotTag(masters.indexOf(address)), { onState: (_, reason) => this.#announce(reason) }))
+      this.#tiers.set(
+        address,
+        this.#open(node, slotTag(masters.indexOf(address)), { onState: (_, reason) => this.#announce(reason), onArmingFault: error => this.#armingFault(error) }),
+      )
     }
     this.#announce('the Cluster slot map changed')
+  }
+
+  /**
+   * A node answered a tier's canary with MOVED: the map ioredis holds is older than the Cluster (a
+   * refresh can read it from a node that has not learnt of a failover yet), and the tier of that
+   * slot cannot serve until the map is read again.
+   */
+  #armingFault(error: unknown): void {
+    if (error instanceof Error && error.message.startsWith('MOVED ')) this.#cluster.refreshSlotsCache()
   }
 
   async #closeTiers(): Promise<void> {

@@ -19,6 +19,8 @@ export interface TierConnections {
 export interface TierHooks {
   /** The tier began serving (tracking armed and proven) or stopped (flushed, bypassed until armed again). */
   readonly onState?: (state: 'serving' | 'bypassed', reason: string) => void
+  /** Arming failed with this error; it is tried again shortly. */
+  readonly onArmingFault?: (error: unknown) => void
 }
 
 /** Plain entries (the instance cache's rows) are named apart from `@cacheme` entries: no entry name starts with `>`. */
@@ -202,8 +204,9 @@ export class LocalTier implements Tier {
         const id = await this.#subscriber.subscribed()
         await this.#data.track(id)
         proven = await this.#heartbeat.beat()
-      } catch {
+      } catch (error) {
         // Redis is unreachable or the connections are reconnecting: try again shortly.
+        this.#hooks.onArmingFault?.(error)
       }
       if (this.#closed) return
       if (proven && epoch === this.#epoch) {

@@ -40,6 +40,29 @@ describe('in-process tier on a Redis Cluster: a tier per master', function () {
     for (const book of books) expect(await tier.readEntry(book, undefined)).to.equal(JSON.stringify(`new ${book.key}`))
   })
 
+  it('reads the map again when a node answers its canary with MOVED (a map read from a node that had not learnt of a change)', async () => {
+    // A client of its own that reads the map only when told to, given a map older than the Cluster.
+    const client = new Cluster([...own.cluster.startupNodes], { slotsRefreshInterval: 600_000 })
+    try {
+      await client.ping()
+      const [first, second] = [...new Set(client.slots.map(nodes => nodes[0]))]
+      client.slots.forEach((nodes, slot) => {
+        if (nodes[0] === first) client.slots[slot] = [second]
+      })
+      tier = openTier(client, layout, SETTINGS, 2_000, {})
+      client.emit('refresh')
+      await until(() => tier!.serving, 'the tier to serve on the map read again', 10_000)
+      expect(
+        client.slots.some(nodes => nodes[0] === first),
+        'the map read again',
+      ).to.equal(true)
+    } finally {
+      await tier?.close()
+      tier = undefined
+      client.disconnect()
+    }
+  })
+
   it('reads plain entries of many slots through their masters, one MGET per slot', async () => {
     tier = openTier(own.client, layout, SETTINGS, 2_000, {})
     await until(() => tier!.serving, 'the tier of every master to serve')

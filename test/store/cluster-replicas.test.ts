@@ -12,12 +12,17 @@ describe('ClusterStore on a Cluster with replicas', function () {
   let store: ClusterStore
   let layout: KeyLayout
 
-  before(async () => {
-    // Replicas appear in CLUSTER SLOTS once they have synchronised (several seconds after creation).
+  /** Until the client's map lists a replica for every slot. */
+  const untilReplicasListed = async () => {
     while (own.client.slots.length < 16384 || !own.client.slots.every(nodes => nodes.length > 1)) {
       await new Promise(resolve => setTimeout(resolve, 250))
       await new Promise(resolve => own.client.refreshSlotsCache(resolve))
     }
+  }
+
+  before(async () => {
+    // Replicas appear in CLUSTER SLOTS once they have synchronised (several seconds after creation).
+    await untilReplicasListed()
     store = new ClusterStore(own.client, new KeyLayout('rep:'), { replicaAckMs: 300 })
     layout = store.layout
     await store.ready()
@@ -74,6 +79,26 @@ describe('ClusterStore on a Cluster with replicas', function () {
     }
     await store.invalidateSets([set])
     expect((await store.read(entry('Book:3'))).value, 'deleted by the retry, once the replica answers').to.equal(undefined)
+  })
+
+  it('sends a step over slots of one master that the map lists with different nodes, as while a redirection is being learnt', async () => {
+    // Two entries on one master, in two slots.
+    const names = Array.from({ length: 200 }, (_, i) => entry(`Moved:${i}`))
+    const first = names[0]
+    const master = own.client.slots[slotOf(first.key)][0]
+    const second = names.find(name => slotOf(name.key) !== slotOf(first.key) && own.client.slots[slotOf(name.key)][0] === master)!
+    for (const name of [first, second]) expect(await store.write({ entry: name, value: 'v', ttlMs: 0, sets: [], seq: await seqNow() })).to.equal(true)
+    // What ioredis does on a MOVED: the slot alone gets the node it was sent to, and a group of its own.
+    const moved = slotOf(first.key)
+    const client = own.client as unknown as { _groupsBySlot: number[]; _groupsIds: Record<string, number> }
+    own.client.slots[moved] = [master]
+    client._groupsBySlot[moved] = client._groupsIds[master]
+    try {
+      expect(await store.deleteEntries([first, second])).to.equal(2)
+    } finally {
+      await untilReplicasListed()
+    }
+    for (const name of [first, second]) expect((await store.read(name)).value, name.key).to.equal(undefined)
   })
 
   it('fails an invalidation, and a registration, that no replica acknowledged, so that it is retried', async () => {

@@ -3,16 +3,18 @@ import type { Cluster } from 'ioredis'
 /**
  * Groups of keys (one slot each), gathered by the master that serves their slots, so that each
  * master gets one pipeline: one round trip per master however many slots the keys fall in. An
- * ioredis Cluster pipeline may span slots as long as one node serves them all; a slot whose
- * master is not known yet gets a pipeline of its own.
+ * ioredis Cluster pipeline may span slots only when its map gives them the same nodes (master and
+ * replicas): while a failover is being learnt, a redirection rewrites one slot's list alone, so
+ * slots are gathered by their whole list, and a master may then get two pipelines. A slot whose
+ * nodes are not known yet gets a pipeline of its own.
  */
 export function perMaster<T>(client: Cluster, groups: Iterable<readonly [slot: number, group: T]>): T[][] {
   const byMaster = new Map<string, T[]>()
   for (const [slot, group] of groups) {
-    const master = client.slots[slot]?.[0] ?? `slot ${slot}`
-    const gathered = byMaster.get(master)
+    const nodes = client.slots[slot]?.join(';') ?? `slot ${slot}`
+    const gathered = byMaster.get(nodes)
     if (gathered) gathered.push(group)
-    else byMaster.set(master, [group])
+    else byMaster.set(nodes, [group])
   }
   return [...byMaster.values()]
 }
