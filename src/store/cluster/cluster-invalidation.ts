@@ -15,8 +15,8 @@ const PART = 1024
  * sets and their popped sets are empty, 2. per slot of the sets, stamp their guards and move
  * members into their popped sets, 3. per slot of the entries, stamp each entry's guard and
  * invalidate it, 4. per set, remove from its popped set exactly the members step 3 invalidated.
- * Each step is one pipeline per master, the masters concurrently. Members stay listed until their entries are
- * invalidated: an attempt that fails midway leaves them for the next one.
+ * Each step is one pipeline per master, the masters concurrently. Members stay listed until their
+ * entries are invalidated: an attempt that fails midway leaves them for the next one.
  */
 export async function invalidateSets(context: ClusterContext, sets: readonly string[], { grace = true, onProgress }: InvalidateOptions = {}): Promise<number> {
   if (sets.length === 0) return 0

@@ -9,12 +9,12 @@ import type { Cluster } from 'ioredis'
  * nodes are not known yet gets a pipeline of its own.
  */
 export function perMaster<T>(client: Cluster, groups: Iterable<readonly [slot: number, group: T]>): T[][] {
-  const byMaster = new Map<string, T[]>()
+  const byNodes = new Map<string, T[]>()
   for (const [slot, group] of groups) {
     const nodes = client.slots[slot]?.join(';') ?? `slot ${slot}`
-    const gathered = byMaster.get(nodes)
+    const gathered = byNodes.get(nodes)
     if (gathered) gathered.push(group)
-    else byMaster.set(nodes, [group])
+    else byNodes.set(nodes, [group])
   }
-  return [...byMaster.values()]
+  return [...byNodes.values()]
 }
