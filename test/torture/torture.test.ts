@@ -38,7 +38,8 @@ describe('consistency under concurrent reads, writes, killed writers and Redis f
     this.timeout(60_000)
     const figures = await run(withProcesses)
     expect(figures.operations.readErrors, 'decorated calls that threw').to.equal(0)
-    expect(figures.worstLatencyDownMs, 'the slowest decorated call while Redis was down (ms)').to.be.below(1500)
+    // What the fail-open timeout bounds; a call's whole latency also holds its database queries (see store-waits.ts).
+    expect(figures.worstStoreWaitDownMs, 'the longest a decorated call waited for the store while Redis was down (ms)').to.be.below(1500)
     expect(figures.checked).to.be.greaterThan(0)
     expect(figures.processes!.killedAtRandom + figures.processes!.killedAtCommit, 'writer processes killed').to.be.greaterThan(0)
     expect(figures.stale, figures.staleExamples.join('\n')).to.equal(0)
