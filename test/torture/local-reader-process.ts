@@ -3,7 +3,6 @@
 // the same faulty proxy, while the readers' process and the writer processes change the rows. Over
 // IPC it reads until told to stop, holds the probe entry in its tier and watches it go (the
 // propagation delay), and compares everything it serves with a fresh computation.
-import Redis from 'ioredis'
 import { cacheme, cachemeEvents, configure } from '../../src'
 import { runtime } from '../../src/config'
 import { metrics } from '../../src/metrics'
@@ -14,6 +13,7 @@ import { switchOff } from './mechanisms'
 import { openTortureSchema } from './models'
 import { Random } from './random'
 import { createReaders } from './readers'
+import { directClient, redisOption } from './redis-target'
 import { sleep } from './sleep'
 
 const WATCH_MS = 2000
@@ -31,9 +31,9 @@ const localHits = (probe = false) => [...metrics.all()].reduce((sum, [tag, stats
 
 async function main(): Promise<void> {
   const schema = openTortureSchema(task.databaseUrl, task.loops + 2)
-  const direct = new Redis(task.directRedisUrl).on('error', () => {})
+  const direct = directClient(task.direct)
   const serving = new Promise(resolve => cachemeEvents.once('local', resolve))
-  configure({ redis: task.redisUrl, prefix: task.prefix, timeout: 0.25, onError: () => {}, local: { heartbeat: task.heartbeatMs / 1000 } })
+  configure({ redis: redisOption(task.redis), prefix: task.prefix, timeout: 0.25, onError: () => {}, local: { heartbeat: task.heartbeatMs / 1000 } })
   switchOff(task.off, runtime().store)
   const readers = createReaders(schema, tortureIds(task.books), new Random(task.seed))
   const probe = cacheme({ tag: PROBE_TAG, key: () => 'TortureProbe>value', invalidKeys: () => PROBE_INVALID_KEY })(async () => Number(await direct.get(probeTruthKey(task.prefix))))

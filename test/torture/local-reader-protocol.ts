@@ -1,4 +1,5 @@
 import type { Mechanism } from './mechanisms'
+import type { RedisTarget } from './redis-target'
 
 /** How long the end of a round waits for a tier that a fault bypassed to serve again: a tier that takes this long is stuck. */
 export const REARM_WAIT_MS = 30_000
@@ -6,10 +7,10 @@ export const REARM_WAIT_MS = 30_000
 /** What a reader process with the in-process tier (test/torture/local-reader-process.ts) is started with. */
 export interface LocalReaderTask {
   readonly databaseUrl: string
-  /** Through the faulty proxy, like every other process of the run. */
-  readonly redisUrl: string
+  /** Through the faulty proxy on one server, like every other process of the run; or the Cluster. */
+  readonly redis: RedisTarget
   /** Straight to Redis: where the probe's true value lives. */
-  readonly directRedisUrl: string
+  readonly direct: RedisTarget
   readonly prefix: string
   readonly books: number
   /** Concurrent reader loops. */

@@ -1,9 +1,10 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
-import Redis from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { invalidate } from '../../src'
 import { emptyLocalFigures, type LocalFigures } from './local-figures'
 import { PROBE_INVALID_KEY, probeTruthKey, type LocalReaderCommand, type LocalReaderReport, type LocalReaderTask } from './local-reader-protocol'
+import { directClient } from './redis-target'
 import { sleep } from './sleep'
 
 const ROOT = join(__dirname, '..', '..')
@@ -69,12 +70,12 @@ class LocalReaderProcess {
 export class LocalReaders {
   readonly figures: LocalFigures = emptyLocalFigures()
   readonly #processes: LocalReaderProcess[]
-  readonly #direct: Redis
+  readonly #direct: Redis | Cluster
   readonly #prefix: string
   readonly #heartbeatMs: number
   #probe = 0
 
-  private constructor(processes: LocalReaderProcess[], direct: Redis, prefix: string, heartbeatMs: number) {
+  private constructor(processes: LocalReaderProcess[], direct: Redis | Cluster, prefix: string, heartbeatMs: number) {
     this.#processes = processes
     this.#direct = direct
     this.#prefix = prefix
@@ -91,12 +92,7 @@ export class LocalReaders {
       await Promise.all(processes.map(child => child.stop()))
       throw error
     }
-    return new LocalReaders(
-      processes,
-      new Redis(run.directRedisUrl).on('error', () => {}),
-      run.prefix,
-      HEARTBEAT_MS,
-    )
+    return new LocalReaders(processes, directClient(run.direct), run.prefix, HEARTBEAT_MS)
   }
 
   /** Every process reads until `stopReading()`. */

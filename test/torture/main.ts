@@ -57,7 +57,6 @@ async function main(): Promise<number> {
     local: values.local,
   }
   if (workload.local && workload.processes === 0) throw new Error('--local needs --processes N: the number of reader processes with the in-process tier')
-  if (workload.local && values.cluster) throw new Error('--local and --cluster together are not supported: the reader processes with the tier run against one Redis')
   const modes = (values.modes === DEFAULT_MODES.join(',') && workload.local ? [...DEFAULT_MODES, ...LOCAL_MECHANISMS] : values.modes.split(',').map(mode => mode.trim())) as Mode[]
   const unknown = modes.filter(mode => !MODES.includes(mode))
   if (unknown.length > 0) throw new Error(`--modes: unknown ${unknown.join(', ')} (known: ${MODES.join(', ')})`)

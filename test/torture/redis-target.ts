@@ -1,4 +1,4 @@
-import { Cluster } from 'ioredis'
+import Redis, { Cluster } from 'ioredis'
 import type { RedisCluster } from '../../tools/redis-cluster'
 import type { RedisServer } from '../../tools/redis-server'
 
@@ -17,6 +17,11 @@ export function isCluster(redis: TortureRedis): redis is RedisCluster {
  * after `shutdown()` (cacheme leaves a client it was given open).
  */
 export function redisOption(target: RedisTarget): string | Cluster {
-  if ('url' in target) return target.url
-  return new Cluster(target.cluster.map(({ host, port }) => ({ host, port })))
+  return 'url' in target ? target.url : new Cluster(target.cluster.map(({ host, port }) => ({ host, port })))
+}
+
+/** A client of the run's own, outside cacheme, whose errors (a fault, a failover) are the run's to ignore. */
+export function directClient(target: RedisTarget): Redis | Cluster {
+  const client = redisOption(target)
+  return (typeof client === 'string' ? new Redis(client) : client).on('error', () => {})
 }

@@ -135,11 +135,11 @@ async function runWithCls(environment: WorkloadEnvironment, options: WorkloadOpt
         figures.operations.writeErrors += writeErrors
       })
     }
-    if (options.local && !isCluster(redis)) {
+    if (options.local) {
       const run = {
         databaseUrl: environment.databaseUrl,
-        redisUrl: proxy?.url ?? redis.url,
-        directRedisUrl: redis.url,
+        redis: target,
+        direct: isCluster(redis) ? target : { url: redis.url },
         prefix,
         books: options.books,
         seed: options.seed,
