@@ -131,6 +131,40 @@ describe('ClusterStore: one slot per script, on every master', function () {
     expect(await get(key)).to.equal(undefined)
   })
 
+  it('refuses a store whose registration an invalidation popped, though the writer read the sequence that invalidation raised', async () => {
+    // The writer reads the sequence after the invalidation raised it and registers before the pop
+    // takes its member; its store lands after the entry's stamp. Stored, it would be listed nowhere.
+    const [set] = spread(i => layout.invalidSet(`Author:${i}`), 1)
+    const key = spread(i => `Novel:${i}`, 40).find(name => slotOf(layout.prefix + name) !== slotOf(set))!
+    let invalidated!: () => void
+    const invalidation = new Promise<void>(resolve => (invalidated = resolve))
+    const storeEntry = store.client.cachemeClusterStoreEntry.bind(store.client)
+    sinon.stub(store.client, 'cachemeClusterStoreEntry').callsFake(async (...args) => {
+      await invalidation
+      return storeEntry(...args)
+    })
+    let write: Promise<boolean> | undefined
+    let registered!: () => void
+    const registration = new Promise<void>(resolve => (registered = resolve))
+    const runAll = ReplicaAcks.prototype.runAll
+    sinon.stub(ReplicaAcks.prototype, 'runAll').callsFake(async function (this: ReplicaAcks, calls: readonly StepCall[]) {
+      if (write === undefined && calls.some(({ command }) => command === 'cachemeClusterPop')) {
+        write = store.write({ entry: entry(key), value: 'from the new rows', ttlMs: 0, sets: [set], seq: await seqNow() })
+        await registration
+      }
+      const answer = await runAll.call(this, calls)
+      if (calls.some(({ command }) => command === 'cachemeClusterRegister')) registered()
+      return answer
+    })
+    await store.invalidateSets([set])
+    invalidated()
+    const stored = await write!
+    sinon.restore()
+    if (stored) expect(await store.liveMembers(set), 'a stored entry is listed').to.deep.equal([entry(key).full])
+    await store.invalidateSets([set])
+    expect(await get(key)).to.equal(undefined)
+  })
+
   it('leaves the members listed when an invalidation fails after popping them, so the next one deletes their entries', async () => {
     const set = layout.invalidSet('User:1')
     const keys = spread(i => `Book:${i}`, 12)

@@ -3,7 +3,7 @@ import { startRedisCluster, type RedisCluster } from '../../tools/redis-cluster'
 import { startRedisServer, type RedisServer } from '../../tools/redis-server'
 import { waitForReplicas } from '../cluster/master-kills'
 import { testDatabases } from '../support/fixtures'
-import { formatRuns, type Run } from './figures'
+import { formatRuns, type Figures, type Run } from './figures'
 import { MECHANISMS } from './mechanisms'
 import { runWorkload } from './workload'
 import { REARM_WAIT_MS } from './local-reader-protocol'
@@ -50,15 +50,8 @@ describe('consistency under concurrent reads, writes, killed writers and Redis f
     this.timeout(150_000)
     // The tier's controls (`pendingReads`, `reconnectFlush`) run in `npm run torture -- --processes 2 --local` only.
     const figures = await run({ ...withProcesses, local: true, durationMs: 3000 })
-    const local = figures.local!
-    expect(local.errors, 'decorated calls that threw in the reader processes').to.equal(0)
-    expect(local.localHits, 'calls served from the tier').to.be.greaterThan(0)
-    expect(local.longestRearmMs, 'the longest wait for a bypassed tier to serve again at a round end (ms)').to.be.below(REARM_WAIT_MS)
-    expect(local.checked).to.be.greaterThan(0)
-    expect(local.delaysUs.length, 'propagation delays timed').to.be.greaterThan(0)
-    expect(local.neverStopped, 'probes a reader kept serving after their invalidation').to.equal(0)
+    expectCoherentTiers(figures)
     expect(figures.faults.cuts + figures.faults.restarts, 'faults injected').to.be.greaterThan(0)
-    expect(figures.stale, figures.staleExamples.join('\n')).to.equal(0)
   })
 
   // The write paths' controls run in `npm run torture -- --modes ...` only: this run stays short.
@@ -112,6 +105,13 @@ describe('consistency on a Redis Cluster through master kills and failovers (tor
     expect(figures.stale, figures.staleExamples.join('\n')).to.equal(0)
   })
 
+  it('leaves no stale value in writer and reader processes that cache, with the in-process tier, masters killed meanwhile', async function () {
+    this.timeout(180_000)
+    const figures = await run({ ...workload, processes: 2, local: true })
+    expectCoherentTiers(figures)
+    expect(figures.faults.failovers, 'masters killed, each replaced by its replica').to.be.at.least(1)
+  })
+
   it(`finds stale values on the Cluster too with one mechanism off: ${modeOf({ off: 'guard' })}`, async function () {
     // It usually ends in the first rounds; a loaded machine makes each round's comparison slow.
     this.timeout(120_000)
@@ -120,3 +120,15 @@ describe('consistency on a Redis Cluster through master kills and failovers (tor
     expect(figures.stale).to.be.greaterThan(0)
   })
 })
+
+/** A run with reader processes that cache in their tier: nothing stale, in Redis or in a tier, and the tier was used. */
+function expectCoherentTiers(figures: Figures): void {
+  const local = figures.local!
+  expect(local.errors, 'decorated calls that threw in the reader processes').to.equal(0)
+  expect(local.localHits, 'calls served from the tier').to.be.greaterThan(0)
+  expect(local.longestRearmMs, 'the longest wait for a bypassed tier to serve again at a round end (ms)').to.be.below(REARM_WAIT_MS)
+  expect(local.checked).to.be.greaterThan(0)
+  expect(local.delaysUs.length, 'propagation delays timed').to.be.greaterThan(0)
+  expect(local.neverStopped, 'probes a reader kept serving after their invalidation').to.equal(0)
+  expect(figures.stale, figures.staleExamples.join('\n')).to.equal(0)
+}

@@ -13,10 +13,12 @@ const PART = 1024
 /**
  * invalidateSets on a Cluster (docs/consistency.md): 1. raise the sequence once; then, until the
  * sets and their popped sets are empty, 2. per slot of the sets, stamp their guards and move
- * members into their popped sets, 3. per slot of the entries, stamp each entry's guard and
- * invalidate it, 4. per set, remove from its popped set exactly the members step 3 invalidated.
- * Each step is one pipeline per master, the masters concurrently. Members stay listed until their
- * entries are invalidated: an attempt that fails midway leaves them for the next one.
+ * members into their popped sets, 3. raise the sequence again and, per slot of the entries, stamp
+ * each entry's guard with it and invalidate the entry, 4. per set, remove from its popped set
+ * exactly the members step 3 invalidated. Each step is one pipeline per master, the masters
+ * concurrently. Members stay listed until their entries are invalidated: an attempt that fails
+ * midway leaves them for the next one. Step 3's raise comes after the pop, so a writer whose
+ * registration was popped read a lower sequence, even one that read step 1's: its store is refused.
  */
 export async function invalidateSets(context: ClusterContext, sets: readonly string[], { grace = true, onProgress }: InvalidateOptions = {}): Promise<number> {
   if (sets.length === 0) return 0
@@ -27,12 +29,14 @@ export async function invalidateSets(context: ClusterContext, sets: readonly str
     while (pending.length > 0) {
       const popped = await popStep(context, pending, seq)
       const members = [...new Set([...popped.values()].flatMap(listed => listed ?? []))]
-      invalidated += await invalidateEntries(
-        context,
-        members.map(member => context.layout.entryOfMember(member)),
-        seq,
-        grace,
-      )
+      if (members.length > 0) {
+        invalidated += await invalidateEntries(
+          context,
+          members.map(member => context.layout.entryOfMember(member)),
+          await context.guards.raise(),
+          grace,
+        )
+      }
       await unlist(context, popped)
       pending = pending.filter(set => popped.get(set)?.length !== 0)
       onProgress?.(done)
