@@ -101,8 +101,8 @@ export interface ConfigureOptions {
 
 export interface ShutdownOptions {
   /**
-   * Longest wait, in seconds, for invalidations still being delivered or waiting for Redis to
-   * answer again. What is left then stays in the outbox; without one it is dropped, and `onError`
+   * Longest wait, in seconds, for the stores of misses still running and for invalidations still
+   * being delivered or waiting for Redis to answer again. What is left then stays in the outbox; without one it is dropped, and `onError`
    * says how many.
    * @default 5
    */
@@ -161,7 +161,8 @@ const deliveries = new Set<Promise<void>>()
 export function configure(options: ConfigureOptions = {}): void {
   const previous = active
   activate(createRuntime(options))
-  if (previous) void closeStore(previous)
+  // Its stores still running finish first, within shutdown()'s default wait.
+  if (previous) void until(previous.flights.settled(), Date.now() + DEFAULT_SHUTDOWN_WAIT_MS).then(() => closeStore(previous))
 }
 
 /** The configuration in force; without a `configure()` call, the in-process memory store. */
@@ -184,19 +185,22 @@ function activate(next: Runtime): Runtime {
 }
 
 /**
- * Delivers, within `wait`, the invalidations still in flight or waiting for Redis, stops the
- * relay, and closes the store the configuration opened (a client the application passed in
- * stays open). Without an outbox, `onError` is told how many invalidations were dropped.
+ * Finishes, within `wait`, the stores of misses and the invalidations still in flight or waiting
+ * for Redis, stops the relay, and closes the store the configuration opened (a client the
+ * application passed in stays open). Without an outbox, `onError` is told how many invalidations were dropped.
  */
 export async function shutdown(options: ShutdownOptions = {}): Promise<void> {
   const checks = new OptionChecks('shutdown()')
   checks.object(options, ['wait'])
   const waitMs = checks.milliseconds('wait', options.wait) ?? DEFAULT_SHUTDOWN_WAIT_MS
-  await metrics.flush()
+  const deadline = Date.now() + waitMs
   const current = active
+  // A miss returns before its store is answered: the stores still running finish before the store closes.
+  if (current) await until(current.flights.settled(), deadline)
+  await metrics.flush()
   if (!current) return
   await current.outbox?.close()
-  const left = await settleDeliveries(current, Date.now() + waitMs)
+  const left = await settleDeliveries(current, deadline)
   if (left > 0 && !current.outbox) {
     const what = left === 1 ? '1 invalidation was' : `${left} invalidations were`
     const message = `shutdown(): ${what} not delivered within ${waitMs / 1000} s and dropped; the entries they would have removed stay in Redis (an outbox keeps them for a relay)`
@@ -204,6 +208,15 @@ export async function shutdown(options: ShutdownOptions = {}): Promise<void> {
   }
   if (active === current) active = undefined
   await closeStore(current)
+}
+
+/**
+ * Resolves once every computation this process has in flight has finished, its store included: a
+ * miss returns its result as soon as it is computed, before Redis has answered its store. For tests
+ * that look in Redis right after a call, and for a process about to exit without shutdown().
+ */
+export function cachemeSettled(): Promise<void> {
+  return active?.flights.settled() ?? Promise.resolve()
 }
 
 /** Whether a store took every invalidation so far: none waits in this process for it to answer again. */
@@ -229,6 +242,13 @@ async function settleDeliveries(current: Runtime, deadline: number): Promise<num
   while (deliveries.size > 0 && Date.now() < deadline) await Promise.race([Promise.allSettled([...deliveries]), pause(deadline - Date.now())])
   while (waiting() > 0 && Date.now() < deadline) await pause(SHUTDOWN_POLL_MS)
   return waiting() + deliveries.size
+}
+
+/** Waits for `work`, or for the deadline if that comes first. */
+async function until(work: Promise<void>, deadline: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([work, new Promise(done => (timer = setTimeout(done, Math.max(0, deadline - Date.now()))))])
+  clearTimeout(timer)
 }
 
 /** Reports a fault through the configuration in force. */

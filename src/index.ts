@@ -1,4 +1,4 @@
-export { configure, shutdown, type ConfigureOptions, type ShutdownOptions } from './config'
+export { configure, shutdown, cachemeSettled, type ConfigureOptions, type ShutdownOptions } from './config'
 export type { OutboxOptions } from './outbox/outbox'
 export { relayOutbox, startRelay, type OutboxRelay, type RelayOptions } from './outbox/relay'
 export type { LocalChoice, LocalOptions } from './local/local-options'

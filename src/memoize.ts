@@ -12,7 +12,7 @@ import { requestScope } from './scope'
 import { type Computation } from './single-flight'
 import { localPolicy } from './local/local-options'
 import { OptionChecks } from './option-checks'
-import { GUARD_TTL_MS, UNAVAILABLE, type ReadOptions, type ReadResult } from './store/store'
+import { GUARD_TTL_MS, UNAVAILABLE, type ReadOptions, type ReadResult, type WriteRequest } from './store/store'
 import { tagNamed } from './tags'
 import { computationReads, recordingReads } from './recorded-dependencies'
 import { insideWrittenTransaction, readsMayBeCached } from './sequelize/transaction-reads'
@@ -33,8 +33,17 @@ interface Call {
   stale: boolean
   /** The invalidation sequence the read returned, for the write; undefined when the store could not tell. */
   seq: number | undefined
-  /** The payload read or stored, which a request scope keeps; undefined when nothing was cached. */
-  payload: string | undefined
+  /**
+   * The payload read, or the promise of the payload a miss is storing, which a request scope keeps;
+   * undefined (or a promise of it) when nothing was cached.
+   */
+  payload: string | undefined | Promise<string | undefined>
+  /**
+   * The computation of the entry in flight when the read was sent. A miss joins it even if it has
+   * finished since: its store may have been answered while the read was on its way (on a Cluster,
+   * or through another connection), so the read could not find it.
+   */
+  inFlight: Promise<Computation> | undefined
 }
 
 /** What one computation of a call produced, as far as its write needs it. */
@@ -125,7 +134,7 @@ export class Memoized {
     if (skip && skip(container)) return undefined
     if (!this.#nameSettled) this.settleName(qualifiedName(self, this.#name))
     const key = this.#keyOf(container)
-    return { runtime: active, self, args, container, key, entry: active.layout.entry(key, this.#name), stale: false, seq: undefined, payload: undefined }
+    return { runtime: active, self, args, container, key, entry: active.layout.entry(key, this.#name), stale: false, seq: undefined, payload: undefined, inFlight: undefined }
   }
 
   /**
@@ -138,6 +147,7 @@ export class Memoized {
     try {
       const held = store.peek?.(call.entry, this.#readOptions)
       if (held !== undefined) return Promise.resolve(this.#served(call, held))
+      call.inFlight = call.runtime.flights.running(call.entry.full)
       reading = store.read(call.entry, this.#readOptions)
     } catch (error) {
       reading = Promise.reject(error)
@@ -177,11 +187,16 @@ export class Memoized {
   async #computed(call: Call): Promise<unknown> {
     metrics.add(this.#tag!, 'misses')
     cachemeEvents.emit('miss', call.key, this.#tag!)
-    const compute = () => this.#leased(call)
-    const flight = call.runtime.flights.run(call.entry.full, compute)
+    let computed!: (result: unknown) => void
+    const result = new Promise<unknown>(resolve => (computed = resolve))
+    const flight = call.runtime.flights.run(call.entry.full, () => this.#leased(call, computed), call.inFlight)
+    if (!flight.joined) {
+      // The caller that computes has its result as soon as it is computed: the store goes on behind it.
+      return Promise.race([result, flight.computation.then(shared => shared.result)])
+    }
+    // One that joined waits for the store's answer: a computation joined late may have read rows that changed before this call began.
     const shared = await flight.computation
-    // A computation joined late may have read rows that changed before this call began.
-    return flight.joined && shared.inputsChanged ? (await compute()).result : shared.result
+    return shared.inputsChanged ? (await this.#leased(call)).result : shared.result
   }
 
   #keyOf(container: Container): string {
@@ -208,10 +223,10 @@ export class Memoized {
   }
 
   /** With the `lease` option and a store that answers, one process computes and the others wait for its value. */
-  #leased(call: Call): Promise<Computation> {
-    if (this.#leaseMs === undefined || call.seq === undefined) return this.#compute(call)
+  #leased(call: Call, computed?: (result: unknown) => void): Promise<Computation> {
+    if (this.#leaseMs === undefined || call.seq === undefined) return this.#compute(call, computed)
     const terms: LeaseTerms = { store: call.runtime.store, entry: call.entry, ms: this.#leaseMs, onFault: error => this.#report(call, error, 'read') }
-    return underLease(terms, () => this.#compute(call))
+    return underLease(terms, () => this.#compute(call, computed))
   }
 
   /**
@@ -219,7 +234,7 @@ export class Memoized {
    * it, or one was seen here), or when it read in a transaction whose rows others may not see yet:
    * that value is its caller's alone, not stored, and a caller that joined computes its own.
    */
-  async #compute(call: Call): Promise<Computation> {
+  async #compute(call: Call, computed?: (result: unknown) => void): Promise<Computation> {
     this.#options.miss?.(call.key, call.container)
     const invalidationsBefore = localInvalidations()
     const started = Date.now()
@@ -227,30 +242,43 @@ export class Memoized {
     const result = await recordingReads(reads, () => this.#fn.apply(call.self, call.args))
     metrics.add(this.#tag!, 'computeMs', Date.now() - started)
     if (!readsMayBeCached(reads.transactions)) return { result, inputsChanged: true }
-    const written = await this.#write(call, { result, started, recorded: reads.dependencies })
-    return { result, inputsChanged: written === 'refused' || localInvalidations() !== invalidationsBefore }
+    const request = this.#writeRequest(call, { result, started, recorded: reads.dependencies })
+    const written = request === undefined ? 'skipped' : this.#store(call, request)
+    computed?.(result)
+    return { result, inputsChanged: (await written) === 'refused' || localInvalidations() !== invalidationsBefore }
   }
 
-  /** One guarded write of the entry with its dependency and tag sets; skipped when the sequence is unknown or the result cannot be stored. */
-  async #write(call: Call, computed: Computed): Promise<'stored' | 'refused' | 'skipped'> {
+  /**
+   * The guarded write of the entry with its dependency and tag sets; undefined when the sequence is
+   * unknown or the result cannot be stored. Throws when `invalidKeys` does: the caller is told.
+   */
+  #writeRequest(call: Call, computed: Computed): WriteRequest | undefined {
     const { seq } = call
-    if (seq === undefined) return 'skipped'
+    if (seq === undefined) return undefined
     const dependencies = new Set([...this.#invalidKeysOf(call.container, computed.result), ...computed.recorded])
     const value = this.#encode(call, computed)
     if (value instanceof CachemeError) {
       this.#report(call, value, 'write')
-      return 'skipped'
+      return undefined
     }
-    const { layout, store, ttlMs } = call.runtime
+    const { layout, ttlMs } = call.runtime
     const sets = [...dependencies].map(dependency => layout.invalidSet(dependency, this.#name))
     sets.push(layout.tagSet(this.#tag!))
+    return { entry: call.entry, value, ttlMs: this.#ttlMs ?? ttlMs, graceMs: this.#graceMs, sets, seq }
+  }
+
+  /** Sends the write; the call's payload is the promise of what it stored, for a request scope. */
+  #store(call: Call, request: WriteRequest): Promise<'stored' | 'refused' | 'skipped'> {
+    const outcome = this.#stored(call, request)
+    call.payload = outcome.then(written => (written === 'stored' ? request.value : undefined))
+    return outcome
+  }
+
+  async #stored(call: Call, request: WriteRequest): Promise<'stored' | 'refused' | 'skipped'> {
     try {
-      const stored = await store.write({ entry: call.entry, value, ttlMs: this.#ttlMs ?? ttlMs, graceMs: this.#graceMs, sets, seq })
+      const stored = await call.runtime.store.write(request)
       metrics.add(this.#tag!, stored ? 'stores' : 'refused')
-      if (stored) {
-        cachemeEvents.emit('store', call.key, this.#tag!)
-        call.payload = value
-      }
+      if (stored) cachemeEvents.emit('store', call.key, this.#tag!)
       return stored ? 'stored' : 'refused'
     } catch (error) {
       this.#report(call, error, 'write')

@@ -4,7 +4,7 @@ import { localInvalidations } from './invalidation'
 /** What a scoped call produced: its result, and the payload to keep (undefined: nothing cacheable). */
 export interface Produced {
   readonly result: unknown
-  readonly payload: string | undefined
+  readonly payload: string | undefined | Promise<string | undefined>
 }
 
 /**
@@ -30,13 +30,14 @@ export class RequestScope {
       // Kept from a call that was still running when this one began: not if a change came meanwhile.
       if (payload !== undefined && localInvalidations() === asked) return decode(payload)
     }
-    let settle!: (payload: string | undefined) => void
+    let settle!: (payload: string | undefined | Promise<string | undefined>) => void
     const pending = new Promise<string | undefined>(resolve => (settle = resolve))
     this.#current().set(name, pending)
     try {
       const { result, payload } = await produce()
       settle(payload)
-      if (payload === undefined) this.#forget(name, pending)
+      // A miss's payload comes when its store answers, after its result.
+      void Promise.resolve(payload).then(kept => kept === undefined && this.#forget(name, pending))
       return result
     } catch (error) {
       settle(undefined)

@@ -6,8 +6,8 @@ export interface Computation {
 }
 
 /**
- * Concurrent misses of one key in this process share one computation. When it fails, every waiter
- * gets the error; either way the key leaves the table as soon as it settles.
+ * Concurrent misses of one key in this process share one computation, its store included. When it
+ * fails, every waiter gets the error; either way the key leaves the table as soon as it settles.
  */
 export class SingleFlight {
   readonly #flights = new Map<string, Promise<Computation>>()
@@ -17,9 +17,19 @@ export class SingleFlight {
     return this.#flights.size
   }
 
-  /** Starts `compute` for `key`, or joins the one already running. */
-  run(key: string, compute: () => Promise<Computation>): { computation: Promise<Computation>; joined: boolean } {
-    const running = this.#flights.get(key)
+  /** Resolves once no computation is in flight, those started meanwhile included; never rejects. */
+  async settled(): Promise<void> {
+    while (this.#flights.size > 0) await Promise.allSettled(this.#flights.values())
+  }
+
+  /** The computation of `key` in flight, if any. */
+  running(key: string): Promise<Computation> | undefined {
+    return this.#flights.get(key)
+  }
+
+  /** Starts `compute` for `key`, or joins the one running, else `began`: one the caller saw running, finished since. */
+  run(key: string, compute: () => Promise<Computation>, began?: Promise<Computation>): { computation: Promise<Computation>; joined: boolean } {
+    const running = this.#flights.get(key) ?? began
     if (running) return { computation: running, joined: true }
     const computation = compute().finally(() => this.#flights.delete(key))
     this.#flights.set(key, computation)

@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import Redis from 'ioredis'
 import sinon from 'sinon'
-import { cacheme, cachemeTags, configure, CachemeError, invalidate, shutdown, type Container } from '../src'
+import { cacheme, cachemeSettled, cachemeTags, configure, CachemeError, invalidate, shutdown, type Container } from '../src'
 import { testRedisUrl } from './support/fixtures'
 import { BACKENDS, configureBackend, redisClient, sleep } from './support/backends'
 
@@ -189,6 +189,7 @@ for (const backend of BACKENDS) {
         return x * 2
       })
       await fn(1)
+      await cachemeSettled()
       await fn(1)
       await fn(-1)
       await fn(-1)

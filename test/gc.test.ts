@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { cacheme, configure, invalidate } from '../src'
+import { cacheme, cachemeSettled, configure, invalidate } from '../src'
 import { gc } from '../src/gc'
 import { BACKENDS, configureBackend, redisClient } from './support/backends'
 
@@ -14,6 +14,7 @@ for (const backend of BACKENDS) {
     it('removes the members that pattern invalidation leaves in sets without expiry', async () => {
       configureBackend(backend)
       await Promise.all([owner(1), owner(2)])
+      await cachemeSettled()
       await invalidate({ pattern: 'Book:1' })
 
       // Book:1>owner from User:1's set and from the tag; User:1's set is then empty and goes.

@@ -2,7 +2,7 @@ import { expect } from 'chai'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import sinon from 'sinon'
-import { cacheme, cachemeEvents, cachemeTags, invalidate, metricsHandler, prometheusMetrics } from '../src'
+import { cacheme, cachemeEvents, cachemeSettled, cachemeTags, invalidate, metricsHandler, prometheusMetrics } from '../src'
 import { metrics } from '../src/metrics'
 import { BACKENDS, configureBackend, deferred, redisClient } from './support/backends'
 
@@ -53,6 +53,7 @@ for (const backend of BACKENDS) {
       try {
         const fn = cacheme({ key: () => 'e', invalidKeys: () => 'E', tag })(async () => 1)
         await fn()
+        await cachemeSettled()
         await fn()
         await invalidate({ invalidKey: 'E' })
       } finally {
@@ -75,6 +76,7 @@ describe('metrics across processes and for Prometheus', () => {
     const fn = cacheme({ key: () => 'p', tag })(async () => 1)
     await metrics.flush()
     await fn()
+    await cachemeSettled()
     await fn()
     await metrics.flush()
     const totals = await redisClient().hgetall(`${prefix}__stats:${tag}`)

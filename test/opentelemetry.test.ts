@@ -5,7 +5,7 @@ import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, Periodic
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { expect } from 'chai'
 import sinon from 'sinon'
-import { cacheme, cachemeEvents, cachemeTags, configure, invalidate, openTelemetry } from '../src'
+import { cacheme, cachemeEvents, cachemeSettled, cachemeTags, configure, invalidate, openTelemetry } from '../src'
 import { configureBackend } from './support/backends'
 
 let tags = 0
@@ -151,6 +151,7 @@ describe('OpenTelemetry', () => {
       expect(
         await eventsOf(async () => {
           await fn()
+          await cachemeSettled()
           await fn()
         }),
       ).to.deep.equal([

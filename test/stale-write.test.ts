@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { cacheme, invalidate, type InvalidateTarget } from '../src'
+import { cacheme, cachemeSettled, invalidate, type InvalidateTarget } from '../src'
 import { BACKENDS, configureBackend, deferred } from './support/backends'
 
 /**
@@ -92,6 +92,7 @@ for (const backend of BACKENDS) {
     it('leaves unrelated computations cached', async () => {
       const reader = ownerReader()
       await reader.readWhile(2, () => invalidate({ invalidKey: 'Book:1' }))
+      await cachemeSettled()
       await reader.read(2)
       expect(reader.computations()).to.equal(1)
     })

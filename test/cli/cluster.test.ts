@@ -5,7 +5,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Sequelize } from 'sequelize'
-import { configure, invalidate, shutdown } from '../../src'
+import { cachemeSettled, configure, invalidate, shutdown } from '../../src'
 import { startRedisCluster, type RedisCluster } from '../../tools/redis-cluster'
 import { testRedisUrl } from '../support/fixtures'
 import { cli, json, owner, report, type CliRun } from './support'
@@ -43,6 +43,7 @@ describe('cacheme on a Redis Cluster', function () {
   async function seeded(): Promise<string> {
     const prefix = configureCluster()
     await Promise.all([owner(1, 7), owner(2, 7), owner(3, 8), report(2023), report(2024)])
+    await cachemeSettled()
     return prefix
   }
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { BaseCache, cacheme, CachemeError, cachemeTags, configure, invalidate, prometheusMetrics } from '../../src'
+import { BaseCache, cacheme, CachemeError, cachemeSettled, cachemeTags, configure, invalidate, prometheusMetrics } from '../../src'
 import { runtime } from '../../src/config'
 import type { LocalTierStore } from '../../src/local/local-store'
 import { sleep } from '../support/backends'
@@ -33,7 +33,8 @@ describe('in-process tier through configure({ local })', function () {
 
   it('serves a warm value from the process, counting local hits apart, in Prometheus too', async () => {
     const { fn, tag } = getter()
-    await fn() // computed and stored
+    await fn() // computed
+    await cachemeSettled() // and stored
     await fn() // read through the tracked connection, kept
     await fn() // served here
     await fn()
@@ -88,6 +89,7 @@ describe('in-process tier through configure({ local })', function () {
     expect(cachemeTags[off.tag].stats()).to.deep.include({ hits: 3, localHits: 0 })
     const short = getter({ local: { ttl: 0.1 }, key: 'Short' })
     await short.fn()
+    await cachemeSettled()
     await short.fn()
     await short.fn()
     expect(cachemeTags[short.tag].stats().localHits).to.equal(1)
@@ -99,6 +101,7 @@ describe('in-process tier through configure({ local })', function () {
   it('after a Redis restart serves nothing it held before: flushed on the loss, bypassed until tracking is armed again', async () => {
     const { fn, source } = getter()
     await fn()
+    await cachemeSettled()
     await fn()
     expect(tier().usage.entries).to.equal(1)
     const bypassed = nextLocalState('bypassed')

@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import Redis from 'ioredis'
 import sinon from 'sinon'
-import { BaseCache, cacheme, CachemeError, cachemeEvents, configure, invalidate, registerInvalidModels, shutdown } from '../../src'
+import { BaseCache, cacheme, CachemeError, cachemeSettled, cachemeEvents, configure, invalidate, registerInvalidModels, shutdown } from '../../src'
 import { startRedisServer, type RedisServer } from '../../tools/redis-server'
 import { startTcpProxy, type TcpProxy } from '../../tools/tcp-proxy'
 import { deferred, sleep } from '../support/backends'
@@ -59,6 +59,7 @@ describe('fail open when Redis fails', function () {
     it(`computes and returns while Redis is unreachable (${mode}), reporting the fault`, async () => {
       const { fn } = counter()
       await fn()
+      await cachemeSettled()
       const faults = sinon.spy()
       cachemeEvents.on('fault', faults)
       try {
@@ -76,6 +77,7 @@ describe('fail open when Redis fails', function () {
   it('returns within the timeout while Redis is paused, and caches again afterwards', async () => {
     const { fn, computations } = counter()
     await fn()
+    await cachemeSettled()
     await direct.client('PAUSE', 400)
     expect(await settlesWithin(fn(), 1000)).to.equal(2)
     expect(onError.firstCall.args[0]).to.be.instanceOf(CachemeError).and.have.property('code', 'STORE_TIMEOUT')

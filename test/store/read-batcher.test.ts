@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import Redis from 'ioredis'
-import { cacheme, configure } from '../../src'
+import { cacheme, cachemeSettled, configure } from '../../src'
 import { KeyLayout } from '../../src/keys'
 import { RedisStore } from '../../src/store/redis-store'
 import { commandStats, spyOnCommands as spyOn } from '../support/command-spy'
@@ -59,6 +59,7 @@ for (const enableAutoPipelining of [false, true])
       const items = Array.from({ length: 100 }, (_, i) => ({ id: i, authorId: i % 7 }))
       const cold = await serializeList(serializer, items)
       expect(serializer.computed).to.equal(200)
+      await cachemeSettled()
 
       const spy = spyOn(client)
       const warm = await serializeList(serializer, items)
