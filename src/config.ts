@@ -102,8 +102,8 @@ export interface ConfigureOptions {
 export interface ShutdownOptions {
   /**
    * Longest wait, in seconds, for the stores of misses still running and for invalidations still
-   * being delivered or waiting for Redis to answer again. What is left then stays in the outbox; without one it is dropped, and `onError`
-   * says how many.
+   * being delivered or waiting for Redis to answer again. What is left then stays in the outbox;
+   * without one it is dropped, and `onError` says how many.
    * @default 5
    */
   readonly wait?: number
@@ -187,7 +187,8 @@ function activate(next: Runtime): Runtime {
 /**
  * Finishes, within `wait`, the stores of misses and the invalidations still in flight or waiting
  * for Redis, stops the relay, and closes the store the configuration opened (a client the
- * application passed in stays open). Without an outbox, `onError` is told how many invalidations were dropped.
+ * application passed in stays open). Without an outbox, `onError` is told how many invalidations
+ * were dropped.
  */
 export async function shutdown(options: ShutdownOptions = {}): Promise<void> {
   const checks = new OptionChecks('shutdown()')

@@ -187,9 +187,9 @@ export class Memoized {
   async #computed(call: Call): Promise<unknown> {
     metrics.add(this.#tag!, 'misses')
     cachemeEvents.emit('miss', call.key, this.#tag!)
-    let computed!: (result: unknown) => void
-    const result = new Promise<unknown>(resolve => (computed = resolve))
-    const flight = call.runtime.flights.run(call.entry.full, () => this.#leased(call, computed), call.inFlight)
+    let onResult!: (result: unknown) => void
+    const result = new Promise<unknown>(resolve => (onResult = resolve))
+    const flight = call.runtime.flights.run(call.entry.full, () => this.#leased(call, onResult), call.inFlight)
     if (!flight.joined) {
       // The caller that computes has its result as soon as it is computed: the store goes on behind it.
       return Promise.race([result, flight.computation.then(shared => shared.result)])
@@ -223,18 +223,19 @@ export class Memoized {
   }
 
   /** With the `lease` option and a store that answers, one process computes and the others wait for its value. */
-  #leased(call: Call, computed?: (result: unknown) => void): Promise<Computation> {
-    if (this.#leaseMs === undefined || call.seq === undefined) return this.#compute(call, computed)
+  #leased(call: Call, onResult?: (result: unknown) => void): Promise<Computation> {
+    if (this.#leaseMs === undefined || call.seq === undefined) return this.#compute(call, onResult)
     const terms: LeaseTerms = { store: call.runtime.store, entry: call.entry, ms: this.#leaseMs, onFault: error => this.#report(call, error, 'read') }
-    return underLease(terms, () => this.#compute(call, computed))
+    return underLease(terms, () => this.#compute(call, onResult))
   }
 
   /**
-   * Computes, then stores; `inputsChanged` when an invalidation came while it ran (the store refused
-   * it, or one was seen here), or when it read in a transaction whose rows others may not see yet:
-   * that value is its caller's alone, not stored, and a caller that joined computes its own.
+   * Computes, then stores; `onResult` hears the result once its write is under way, before its answer.
+   * `inputsChanged` when an invalidation came while it ran (the store refused it, or one was seen
+   * here), or when it read in a transaction whose rows others may not see yet: that value is its
+   * caller's alone, not stored, and a caller that joined computes its own.
    */
-  async #compute(call: Call, computed?: (result: unknown) => void): Promise<Computation> {
+  async #compute(call: Call, onResult?: (result: unknown) => void): Promise<Computation> {
     this.#options.miss?.(call.key, call.container)
     const invalidationsBefore = localInvalidations()
     const started = Date.now()
@@ -244,7 +245,7 @@ export class Memoized {
     if (!readsMayBeCached(reads.transactions)) return { result, inputsChanged: true }
     const request = this.#writeRequest(call, { result, started, recorded: reads.dependencies })
     const written = request === undefined ? 'skipped' : this.#store(call, request)
-    computed?.(result)
+    onResult?.(result)
     return { result, inputsChanged: (await written) === 'refused' || localInvalidations() !== invalidationsBefore }
   }
 
