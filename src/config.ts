@@ -239,14 +239,13 @@ export function delivering(delivery: () => Promise<void>): Promise<void> {
  */
 async function settleDeliveries(current: Runtime, deadline: number): Promise<number> {
   const waiting = () => current.pendingInvalidations?.() ?? 0
-  const pause = (ms: number) => new Promise(done => setTimeout(done, Math.max(0, Math.min(ms, deadline - Date.now()))))
-  while (deliveries.size > 0 && Date.now() < deadline) await Promise.race([Promise.allSettled([...deliveries]), pause(deadline - Date.now())])
-  while (waiting() > 0 && Date.now() < deadline) await pause(SHUTDOWN_POLL_MS)
+  while (deliveries.size > 0 && Date.now() < deadline) await until(Promise.allSettled([...deliveries]), deadline)
+  while (waiting() > 0 && Date.now() < deadline) await until(new Promise(done => setTimeout(done, SHUTDOWN_POLL_MS)), deadline)
   return waiting() + deliveries.size
 }
 
 /** Waits for `work`, or for the deadline if that comes first. */
-async function until(work: Promise<void>, deadline: number): Promise<void> {
+async function until(work: Promise<unknown>, deadline: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined
   await Promise.race([work, new Promise(done => (timer = setTimeout(done, Math.max(0, deadline - Date.now()))))])
   clearTimeout(timer)

@@ -33,15 +33,11 @@ interface Call {
   stale: boolean
   /** The invalidation sequence the read returned, for the write; undefined when the store could not tell. */
   seq: number | undefined
-  /**
-   * The payload read, or the promise of the payload a miss is storing, which a request scope keeps;
-   * undefined (or a promise of it) when nothing was cached.
-   */
+  /** The payload read, or the promise of what a miss stores, for a request scope; undefined: nothing cached. */
   payload: string | undefined | Promise<string | undefined>
   /**
-   * The computation of the entry in flight when the read was sent. A miss joins it even if it has
-   * finished since: its store may have been answered while the read was on its way (on a Cluster,
-   * or through another connection), so the read could not find it.
+   * The entry's computation in flight when the read was sent. A miss joins it even if it has ended
+   * since: its store may have been answered while the read was on its way, so the read missed it.
    */
   inFlight: Promise<Computation> | undefined
 }

@@ -3,12 +3,7 @@ import sinon from 'sinon'
 import { cacheme, cachemeScope, cachemeSettled, invalidate, shutdown } from '../src'
 import { runtime } from '../src/config'
 import type { Store } from '../src/store/store'
-import { BACKENDS, configureBackend, deferred, sleep } from './support/backends'
-
-/** The promise's value, or an error naming what it waited for once `ms` have passed. */
-function within<T>(promise: Promise<T>, what: string, ms = 1000): Promise<T> {
-  return Promise.race([promise, sleep(ms).then(() => Promise.reject(new Error(`${what}: still pending after ${ms} ms`)))])
-}
+import { BACKENDS, configureBackend, deferred, settlesWithin } from './support/backends'
 
 /** Holds every write to the store in force until `release()`; `stored` lists what each answered, as it answers. */
 function holdWrites() {
@@ -54,7 +49,7 @@ for (const backend of BACKENDS) {
     it('hands the computed result back while the store runs, and a caller that comes meanwhile joins the computation', async () => {
       const held = holdWrites()
       try {
-        expect(await within(fn(), 'the miss')).to.equal('old')
+        expect(await settlesWithin(fn(), 1000, 'the miss')).to.equal('old')
         expect(held.writes()).to.equal(1)
         const joined = fn()
         const settled = cachemeSettled()
@@ -73,7 +68,7 @@ for (const backend of BACKENDS) {
 
     it('joins the computation a read found in flight, though its store was answered before the read', async () => {
       const held = holdWrites()
-      expect(await within(fn(), 'the miss')).to.equal('old')
+      expect(await settlesWithin(fn(), 1000, 'the miss')).to.equal('old')
       const store = runtime().store
       const read = store.read.bind(store)
       const found = deferred()
@@ -101,7 +96,7 @@ for (const backend of BACKENDS) {
     it('stores nothing that an invalidation made while the store was on its way would have removed', async () => {
       const held = holdWrites()
       try {
-        expect(await within(fn(), 'the miss')).to.equal('old')
+        expect(await settlesWithin(fn(), 1000, 'the miss')).to.equal('old')
         row = 'new'
         await invalidate({ invalidKey: 'Row:1' })
         held.release()
@@ -117,7 +112,7 @@ for (const backend of BACKENDS) {
       const held = holdWrites()
       try {
         await cachemeScope(async () => {
-          expect(await within(fn(), 'the miss')).to.equal('old')
+          expect(await settlesWithin(fn(), 1000, 'the miss')).to.equal('old')
           const again = fn()
           expect(await hasSettled(again), 'the next call in the scope waits for the store').to.equal(false)
           held.release()
@@ -141,7 +136,7 @@ for (const backend of BACKENDS) {
       configureBackend(backend, { onError })
       const held = holdWrites()
       try {
-        expect(await within(fn(), 'the miss')).to.equal('old')
+        expect(await settlesWithin(fn(), 1000, 'the miss')).to.equal('old')
         const closing = shutdown()
         expect(await hasSettled(closing), 'shutdown() waits for the store').to.equal(false)
         held.release()

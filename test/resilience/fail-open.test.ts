@@ -4,21 +4,12 @@ import sinon from 'sinon'
 import { BaseCache, cacheme, CachemeError, cachemeSettled, cachemeEvents, configure, invalidate, registerInvalidModels, shutdown } from '../../src'
 import { startRedisServer, type RedisServer } from '../../tools/redis-server'
 import { startTcpProxy, type TcpProxy } from '../../tools/tcp-proxy'
-import { deferred, sleep } from '../support/backends'
+import { deferred, settlesWithin, sleep } from '../support/backends'
 import { testDatabases } from '../support/fixtures'
 import { openBookstore, type Bookstore } from '../sequelize/models'
 
 /** A call must settle well within this, whatever Redis does; the bound only catches a hang. */
 const HANG = 3000
-
-function settlesWithin<T>(promise: Promise<T>, ms = HANG): Promise<T> {
-  return Promise.race([
-    promise,
-    sleep(ms).then(() => {
-      throw new Error(`still pending after ${ms} ms`)
-    }),
-  ])
-}
 
 function once(event: 'circuit' | 'replay' | 'overflow'): Promise<unknown[]> {
   return new Promise(resolve => cachemeEvents.once(event, (...args: unknown[]) => resolve(args)))
@@ -64,7 +55,7 @@ describe('fail open when Redis fails', function () {
       cachemeEvents.on('fault', faults)
       try {
         proxy.cut(mode)
-        expect(await settlesWithin(fn())).to.equal(2)
+        expect(await settlesWithin(fn(), HANG)).to.equal(2)
       } finally {
         cachemeEvents.off('fault', faults)
       }
@@ -116,7 +107,7 @@ describe('fail open when Redis fails', function () {
     expect(await read()).to.equal('old')
     proxy.cut('reset')
     row = 'new'
-    expect(await settlesWithin(invalidate({ invalidKey: 'Row:1' }))).to.equal(0) // queued, not thrown
+    expect(await settlesWithin(invalidate({ invalidKey: 'Row:1' }), HANG)).to.equal(0) // queued, not thrown
     expect(await read()).to.equal('new')
     const replayed = once('replay')
     proxy.heal()
@@ -129,11 +120,11 @@ describe('fail open when Redis fails', function () {
   it('instance cache: a change made during a partition deletes the cached row when Redis answers again', async () => {
     const rows = new Map([[1, 'old']])
     const cache = new BaseCache().register<{ name: string }>('Row', { serializer: row => ({ name: row.name }), loader: pk => ({ name: rows.get(Number(pk))! }) })
-    const name = async () => (await settlesWithin(cache.getInstances([['Row', 1]]))).get('Row:1')![0].name
+    const name = async () => (await settlesWithin(cache.getInstances([['Row', 1]]), HANG)).get('Row:1')![0].name
     expect(await name()).to.equal('old')
     proxy.cut('reset')
     rows.set(1, 'new')
-    expect(await settlesWithin(cache.updateInstance('Row', 1))).to.deep.equal([]) // reported, not thrown
+    expect(await settlesWithin(cache.updateInstance('Row', 1), HANG)).to.deep.equal([]) // reported, not thrown
     expect(await name()).to.equal('new')
     const replayed = once('replay')
     proxy.heal()
@@ -212,7 +203,7 @@ describe('fail open when Redis fails', function () {
     configure({ redis: proxy.url, prefix: `fo${++prefix}:`, timeout: 0.1, onError })
     await counter().fn()
     proxy.cut('blackhole')
-    await settlesWithin(shutdown())
+    await settlesWithin(shutdown(), HANG)
   })
 
   describe('with Sequelize', () => {
@@ -229,7 +220,7 @@ describe('fail open when Redis fails', function () {
       const name = cacheme({ key: c => `User:${c.id}>name`, invalidKeys: c => `User:${c.id}` })(async (id: number) => (await store.User.findByPk(id))!.name)
       expect(await name(1)).to.equal('ann')
       proxy.cut('blackhole')
-      await settlesWithin(user.update({ name: 'bea' }))
+      await settlesWithin(user.update({ name: 'bea' }), HANG)
       expect(await name(1)).to.equal('bea')
       const replayed = once('replay')
       proxy.heal()

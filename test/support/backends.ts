@@ -73,3 +73,8 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
 }
 
 export const sleep = (ms: number) => new Promise(done => setTimeout(done, ms))
+
+/** The promise's value, or an error naming what it waited for once `ms` have passed: a bound that only catches a hang. */
+export function settlesWithin<T>(promise: Promise<T>, ms: number, what = 'the call'): Promise<T> {
+  return Promise.race([promise, sleep(ms).then(() => Promise.reject(new Error(`${what}: still pending after ${ms} ms`)))])
+}
